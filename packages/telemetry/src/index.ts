@@ -1,0 +1,16 @@
+export { createLogger, REDACTED_PATHS, type Logger, type LoggerFactoryOptions } from './logger.js';
+export {
+  BATCH_SIZE_BUCKETS,
+  createRegistry,
+  LATENCY_SECONDS_BUCKETS,
+  metricName,
+  Registry,
+  renderMetrics,
+  ServiceMetrics,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type HistogramOptions,
+  type RenderedMetrics,
+  type ServiceRegistryOptions,
+} from './metrics.js';

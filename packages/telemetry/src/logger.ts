@@ -1,0 +1,52 @@
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * Paths whose values never reach a log line. Credentials travel in `Authorization: Bearer …` headers and in
+ * config objects (`apiKey`), so both shapes are covered at the top level and one level down (pino's redaction
+ * has no recursive wildcard, so deeper nesting must not carry secrets).
+ */
+export const REDACTED_PATHS: readonly string[] = [
+  'authorization',
+  'apiKey',
+  'api_key',
+  'password',
+  'secret',
+  'token',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'request.headers.authorization',
+  '*.authorization',
+  '*.apiKey',
+  '*.api_key',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+];
+
+export interface LoggerFactoryOptions {
+  /** Becomes the `service` field of every line. */
+  service: string;
+  /** pino level name; 'silent' for tests that assert nothing about logs. */
+  level?: string;
+  /** Where lines go; stdout (fd 1) when absent. Tests pass a stream to read what was logged. */
+  destination?: DestinationStream;
+  /** Extra paths to redact on top of REDACTED_PATHS. */
+  redact?: readonly string[];
+}
+
+/** One pino logger per service; children (`log.child({ component })`) carry context, never a global. */
+export function createLogger(options: LoggerFactoryOptions): Logger {
+  const pinoOptions: LoggerOptions = {
+    level: options.level ?? 'info',
+    base: { service: options.service },
+    redact: { paths: [...REDACTED_PATHS, ...(options.redact ?? [])], censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+}
