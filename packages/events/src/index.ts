@@ -35,3 +35,6 @@ export {
   type Rating,
   type ReturnMethod,
 } from './schemas.js';
+export { jsonPath, type Problem } from './problems.js';
+export { EventDecodeError } from './errors.js';
+export { dedupKey, parseCloudEvent, toCloudEventJson, type ParseResult } from './parse.js';

@@ -12,6 +12,7 @@ import {
   amountVnd,
   bool,
   code,
+  describeValue,
   expecting,
   nonEmptyList,
   oneOf,
@@ -20,7 +21,7 @@ import {
   requiredText,
   timestamp,
 } from './fields.js';
-import type { EventName, EventType } from './names.js';
+import { EVENT_NAMES, isEventType, type EventName, type EventType } from './names.js';
 
 export const CHANNELS = ['direct', 'online', 'postal'] as const;
 export const APPLICANT_TYPES = ['citizen', 'business'] as const;
@@ -149,7 +150,15 @@ export const envelopeSchema = z.looseObject(
       .min(1, { error: 'expected a non-empty URI-reference such as /agencies/H21.17/igate' })
       .max(512, { error: 'expected a URI-reference of at most 512 characters' })
       .regex(NO_SPACE_OR_CONTROL, { error: 'expected a URI-reference without spaces or control characters' }),
-    type: z.string({ error: expecting('a dossier event type such as vn.gov.tthc.dossier.received') }),
+    type: z.string({ error: expecting('a dossier event type such as vn.gov.tthc.dossier.received') }).check((ctx) => {
+      if (!isEventType(ctx.value)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `expected a known dossier event type (vn.gov.tthc.dossier.{${EVENT_NAMES.join(',')}}), got ${describeValue(ctx.value)}`,
+        });
+      }
+    }),
     time: timestamp,
     subject: code,
     // At the JSON edge data must be a JSON object; see parse.ts for what is accepted.
