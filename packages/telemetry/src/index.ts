@@ -9,6 +9,7 @@ export {
   ServiceMetrics,
   type Counter,
   type Gauge,
+  type GaugeOptions,
   type Histogram,
   type HistogramOptions,
   type RenderedMetrics,

@@ -28,11 +28,19 @@ test('counter, histogram and gauge helpers create correctly named series', async
   const m = new ServiceMetrics('view', registry);
   m.histogram('request_duration', 'seconds', { help: 'latency', labelNames: ['route'], buckets: [0.1, 1] })
     .observe({ route: '/x' }, 0.5);
-  m.gauge('in_flight', 'events', { help: 'in flight' }).set(7);
+  let depth = 7;
+  m.gauge('in_flight', 'events', {
+    help: 'in flight',
+    collect() {
+      this.set(depth);
+    },
+  });
   const rendered = await renderMetrics(registry);
   assert.match(rendered.contentType, /^text\/plain; version=0\.0\.4/);
   assert.match(rendered.body, /iocbus_view_request_duration_seconds_bucket\{le="0\.1",instance="i1",route="\/x"\} 0/);
   assert.match(rendered.body, /iocbus_view_request_duration_seconds_bucket\{le="1",instance="i1",route="\/x"\} 1/);
   assert.match(rendered.body, /iocbus_view_in_flight_events\{instance="i1"\} 7/);
+  depth = 9;
+  assert.match((await renderMetrics(registry)).body, /iocbus_view_in_flight_events\{instance="i1"\} 9/);
   assert.throws(() => new ServiceMetrics('Bad Name', registry), /not lower snake case/);
 });

@@ -40,6 +40,11 @@ export interface HistogramOptions<L extends string> extends MetricOptions<L> {
   buckets?: readonly number[];
 }
 
+export interface GaugeOptions<L extends string> extends MetricOptions<L> {
+  /** Called at scrape time to set the value, so hot paths need not update the gauge themselves. */
+  collect?: (this: Gauge<L>) => void | Promise<void>;
+}
+
 /** Creates the metrics of one service on one injected registry, enforcing the naming rule. */
 export class ServiceMetrics {
   constructor(
@@ -71,11 +76,12 @@ export class ServiceMetrics {
   }
 
   /** `iocbus_<service>_<thing>_<unit>`, e.g. ('in_flight', 'events'). */
-  gauge<L extends string = string>(thing: string, unit: string, options: MetricOptions<L>): Gauge<L> {
+  gauge<L extends string = string>(thing: string, unit: string, options: GaugeOptions<L>): Gauge<L> {
     return new Gauge<L>({
       name: metricName(this.service, thing, unit),
       help: options.help,
       labelNames: options.labelNames ?? [],
+      ...(options.collect === undefined ? {} : { collect: options.collect }),
       registers: [this.registry],
     });
   }
