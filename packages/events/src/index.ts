@@ -38,3 +38,11 @@ export {
 export { jsonPath, type Problem } from './problems.js';
 export { EventDecodeError } from './errors.js';
 export { dedupKey, parseCloudEvent, toCloudEventJson, type ParseResult } from './parse.js';
+export {
+  PROTOBUF_CONTENT_TYPE,
+  fromKafkaRecord,
+  toKafkaRecord,
+  type KafkaRecordIn,
+  type KafkaRecordOut,
+} from './kafka.js';
+export { EVENTS_PROTO_FILE, PROTO_DIR, decodeData, encodeData } from './proto.js';
