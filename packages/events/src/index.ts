@@ -46,3 +46,11 @@ export {
   type KafkaRecordOut,
 } from './kafka.js';
 export { EVENTS_PROTO_FILE, PROTO_DIR, decodeData, encodeData } from './proto.js';
+export {
+  PROTO_LOADER_OPTIONS,
+  decodeProtoCloudEvent,
+  encodeProtoCloudEvent,
+  fromProtoCloudEvent,
+  toProtoCloudEvent,
+  type ProtoCloudEvent,
+} from './grpc.js';

@@ -21,6 +21,7 @@ interface FieldInfo {
   enumToNumber?: Map<string, number>;
   enumToJson?: Map<number, string>;
   enumNameToJson?: Map<string, string>;
+  enumJsonToName?: Map<string, string>;
   /** Fields of a message-typed field (Component). */
   subFields?: FieldInfo[];
   long: boolean;
@@ -43,20 +44,22 @@ export interface ProtoModel {
   byCase: ReadonlyMap<string, DataCodec>;
 }
 
-function enumMaps(e: protobuf.Enum): Pick<FieldInfo, 'enumToNumber' | 'enumToJson' | 'enumNameToJson'> {
+function enumMaps(e: protobuf.Enum): Pick<FieldInfo, 'enumToNumber' | 'enumToJson' | 'enumNameToJson' | 'enumJsonToName'> {
   // Buf style prefixes each value with the enum's UPPER_SNAKE name: Channel.CHANNEL_ONLINE ↔ "online".
   const prefix = `${e.name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}_`;
   const enumToNumber = new Map<string, number>();
   const enumToJson = new Map<number, string>();
   const enumNameToJson = new Map<string, string>();
+  const enumJsonToName = new Map<string, string>();
   for (const [valueName, num] of Object.entries(e.values)) {
     if (num === 0) continue; // *_UNSPECIFIED: never a valid value
     const json = valueName.slice(prefix.length).toLowerCase();
     enumToNumber.set(json, num);
     enumToJson.set(num, json);
     enumNameToJson.set(valueName, json);
+    enumJsonToName.set(json, valueName);
   }
-  return { enumToNumber, enumToJson, enumNameToJson };
+  return { enumToNumber, enumToJson, enumNameToJson, enumJsonToName };
 }
 
 function fieldInfo(f: protobuf.Field): FieldInfo {
