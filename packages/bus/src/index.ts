@@ -1,0 +1,6 @@
+export type * from './ports.js';
+export { BusError, BusErrorCode } from './errors.js';
+export { silentLogger, type BusLogger, type LogFn } from './logger.js';
+export { murmur2, partitionForKey } from './murmur2.js';
+export { createInProcessBus, type InProcessBus, type InProcessBusOptions } from './in-process/bus.js';
+export { InProcessBroker, type InProcessBrokerOptions } from './in-process/broker.js';
