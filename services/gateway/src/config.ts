@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { isValidKeyId, parseKeyHash, type ApiKeyEntry } from './api-keys.js';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+const port = int(0, 65535);
+
+const rateSchema = z.object({
+  eventsPerSecond: z.coerce.number().positive(),
+  burst: int(1),
+});
+
+const apiKeySchema = z.object({
+  id: z.string().refine(isValidKeyId, { error: 'key id must be 1–64 of A–Z a–z 0–9 _ -' }),
+  hash: z.string().check((ctx) => {
+    const parsed = parseKeyHash(ctx.value);
+    if (typeof parsed === 'string') ctx.issues.push({ code: 'custom', input: ctx.value, message: parsed });
+  }),
+  sources: z.array(z.string().min(1)).min(1),
+  units: z.array(z.string().min(1)).min(1),
+  rate: rateSchema.optional(),
+});
+
+export const apiKeysFileSchema = z.object({ keys: z.array(apiKeySchema) });
+
+/** Checked on the raw file so a duplicate is reported alongside other problems in the same entries. */
+function duplicateKeyIds(raw: unknown): string[] {
+  const keys = (raw as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) return [];
+  const seen = new Set<unknown>();
+  const problems: string[] = [];
+  keys.forEach((key: unknown, i) => {
+    const id = (key as { id?: unknown } | null)?.id;
+    if (typeof id === 'string' && seen.has(id)) problems.push(`keys.${i}.id: duplicate key id "${id}"`);
+    seen.add(id);
+  });
+  return problems;
+}
+
+/** The gateway's whole configuration; defaults are the production values, tests shorten the timings. */
+export const gatewayConfigSchema = z.object({
+  http: z
+    .object({
+      host: z.string().default('0.0.0.0'),
+      port: port.default(8080),
+      /** Largest request body accepted (413 beyond). */
+      bodyLimitBytes: int(1024).default(1024 * 1024),
+    })
+    .prefault({}),
+  grpc: z
+    .object({
+      host: z.string().default('0.0.0.0'),
+      port: port.default(50051),
+      maxMessageBytes: int(1024).default(4 * 1024 * 1024),
+      /** Events one PublishStream may have waiting for Kafka before the gateway stops reading it. */
+      streamMaxInFlight: int(1).default(5000),
+      tls: z
+        .object({
+          certFile: z.string().min(1),
+          keyFile: z.string().min(1),
+          /** CA that signs client certificates; with it set, clients must present one (mTLS). */
+          clientCaFile: z.string().min(1).optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  kafka: z
+    .object({
+      brokers: z
+        .array(z.string().regex(/^[^:\s]+:\d+$/, { error: 'expected host:port' }), {
+          error: 'required: set KAFKA_BROKERS (host:port,…) or kafka.brokers',
+        })
+        .min(1),
+      clientId: z.string().default('iocbus-gateway'),
+      topic: z.string().min(1).default('iocbus.dossier-events.v1'),
+      /** Partitions to create the topic with when it does not exist. */
+      partitions: int(1).default(12),
+      /** Answer 503 when Kafka has not acknowledged within this time. */
+      produceTimeoutMs: int(1).default(5000),
+      /** Interval and timeout of the readiness probe (a metadata request). */
+      probeIntervalMs: int(10).default(2000),
+    })
+    // Absent section: report the missing brokers inside it rather than "kafka: required".
+    .prefault({} as { brokers: string[] }),
+  batch: z
+    .object({
+      lingerMs: int(0, 1000).default(2),
+      maxRecords: int(1).default(5000),
+      /** Below the broker's message.max.bytes (1 MiB by default): one produce request per partition must fit. */
+      maxBytes: int(1024).default(900_000),
+      maxPendingRecords: int(1).default(100_000),
+      maxConcurrentAppends: int(1, 16).default(1),
+    })
+    .prefault({}),
+  limits: z
+    .object({
+      maxBatchEvents: int(1, 10_000).default(1000),
+      rate: rateSchema.default({ eventsPerSecond: 5000, burst: 10_000 }),
+    })
+    .prefault({}),
+  dedup: z
+    .object({
+      windowMs: int(0).default(10 * 60_000),
+      maxEntries: int(1).default(1_000_000),
+    })
+    .prefault({}),
+  auth: z.object({
+    /** JSON file `{ "keys": [ApiKeyEntry…] }`; see api-keys.ts for the hash formats. */
+    keysFile: z.string({ error: 'required: set IOCBUS_GATEWAY__AUTH__KEYS_FILE or auth.keysFile' }).min(1),
+  })
+    .prefault({} as { keysFile: string }),
+  shutdown: z.object({ timeoutMs: int(1).default(20_000) }).prefault({}),
+  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+});
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid gateway configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: GatewayConfig;
+  apiKeys: ApiKeyEntry[];
+}
+
+function path(segments: readonly PropertyKey[]): string {
+  return segments.length === 0 ? '(root)' : segments.map(String).join('.');
+}
+
+/**
+ * Environment overrides: `IOCBUS_GATEWAY__<SECTION>__<FIELD>` (double underscore = nesting, field names
+ * case-insensitive, e.g. IOCBUS_GATEWAY__HTTP__PORT=8080), plus the shared `KAFKA_BROKERS` (comma separated)
+ * and `IOCBUS_GATEWAY_CONFIG`, a JSON file read first.
+ */
+export function configInputFromEnv(
+  env: NodeJS.ProcessEnv,
+  readFile: (file: string) => string,
+  problems: string[],
+): Record<string, unknown> {
+  let input: Record<string, unknown> = {};
+  const file = env.IOCBUS_GATEWAY_CONFIG;
+  if (file !== undefined && file !== '') {
+    try {
+      const parsed: unknown = JSON.parse(readFile(file));
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) input = parsed as Record<string, unknown>;
+      else problems.push(`IOCBUS_GATEWAY_CONFIG: ${file} must hold a JSON object`);
+    } catch (err) {
+      problems.push(`IOCBUS_GATEWAY_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  const shape = gatewayConfigSchema.shape;
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('IOCBUS_GATEWAY__') || value === undefined) continue;
+    const parts = name.slice('IOCBUS_GATEWAY__'.length).split('__');
+    const section = Object.keys(shape).find((s) => s.toLowerCase() === parts[0]?.toLowerCase());
+    if (section === undefined || parts.length !== 2) {
+      problems.push(`${name}: not a known setting (expected IOCBUS_GATEWAY__<SECTION>__<FIELD>)`);
+      continue;
+    }
+    const target = (input[section] ??= {}) as Record<string, unknown>;
+    const sectionShape = unwrapShape(shape[section as keyof typeof shape]);
+    const field = Object.keys(sectionShape).find((f) => f.toLowerCase() === parts[1]?.toLowerCase().replace(/_/g, ''));
+    if (field === undefined) {
+      problems.push(`${name}: not a known setting of ${section}`);
+      continue;
+    }
+    target[field] = field === 'brokers' ? value.split(',').map((b) => b.trim()).filter(Boolean) : value;
+  }
+  if (env.KAFKA_BROKERS !== undefined && env.KAFKA_BROKERS !== '') {
+    const kafka = (input.kafka ??= {}) as Record<string, unknown>;
+    kafka.brokers ??= env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
+  }
+  return input;
+}
+
+function unwrapShape(schema: z.ZodType): Record<string, unknown> {
+  let s: unknown = schema;
+  while (s !== null && typeof s === 'object' && !('shape' in s) && 'unwrap' in s) s = (s as { unwrap(): unknown }).unwrap();
+  if (s === null || typeof s !== 'object' || !('shape' in s)) {
+    const inner = (s as { def?: { innerType?: unknown } }).def?.innerType;
+    return inner !== undefined ? unwrapShape(inner as z.ZodType) : {};
+  }
+  return (s as { shape: Record<string, unknown> }).shape;
+}
+
+/** Validates a config object and loads its key file, collecting every problem before failing. */
+export function resolveConfig(
+  input: unknown,
+  readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
+  earlier: readonly string[] = [],
+): LoadedConfig {
+  const problems = [...earlier];
+  const parsed = gatewayConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${path(issue.path)}: ${issue.message}`);
+  }
+  let apiKeys: ApiKeyEntry[] = [];
+  const keysFile = parsed.success
+    ? parsed.data.auth.keysFile
+    : ((input as { auth?: { keysFile?: unknown } } | null)?.auth?.keysFile as string | undefined);
+  if (typeof keysFile === 'string' && keysFile !== '') {
+    try {
+      const raw: unknown = JSON.parse(readFile(keysFile));
+      const keys = apiKeysFileSchema.safeParse(raw);
+      const keyProblems = keys.success ? [] : keys.error.issues.map((issue) => `${path(issue.path)}: ${issue.message}`);
+      keyProblems.push(...duplicateKeyIds(raw));
+      if (keys.success && keyProblems.length === 0) apiKeys = keys.data.keys;
+      problems.push(...keyProblems.map((p) => `${keysFile}: ${p}`));
+    } catch (err) {
+      problems.push(`auth.keysFile: cannot read ${keysFile}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return { config: parsed.data, apiKeys };
+}
+
+/** What main.ts calls: environment (and the file it names) → validated config, or every problem at once. */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
+): LoadedConfig {
+  const problems: string[] = [];
+  const input = configInputFromEnv(env, readFile, problems);
+  return resolveConfig(input, readFile, problems);
+}

@@ -1,0 +1,193 @@
+import type { BusRecord } from '@iocbus/bus';
+import { dedupKey, toKafkaRecord, type DossierEvent } from '@iocbus/events';
+import type { Principal } from './api-keys.js';
+import type { MicroBatcher } from './batcher.js';
+import { GatewayError, toGatewayError, type GatewayErrorCode, type Problem } from './errors.js';
+import type { KafkaHealth } from './kafka-health.js';
+import type { GatewayMetrics, Transport } from './metrics.js';
+import type { RecentlySeen } from './recently-seen.js';
+
+/** One event as it arrives from a transport: validated, or the problems that stop it. */
+export type Candidate =
+  | { ok: true; event: DossierEvent }
+  | { ok: false; id: string; source: string; problems: readonly Problem[] };
+
+export type EventStatus = 'accepted' | 'duplicate' | 'rejected' | 'failed';
+
+export interface EventResult {
+  id: string;
+  source: string;
+  status: EventStatus;
+  /** For rejected and failed events. */
+  code?: GatewayErrorCode;
+  message?: string;
+  problems?: readonly Problem[];
+}
+
+export interface IngestOutcome {
+  results: EventResult[];
+  /** Set when some events could not be written (Kafka unavailable): the request as a whole failed. */
+  error?: GatewayError;
+}
+
+export interface IngestorOptions {
+  batcher: MicroBatcher;
+  seen: RecentlySeen;
+  health: KafkaHealth;
+  metrics: GatewayMetrics;
+  /** Longest wait for Kafka's acknowledgement before answering 503. */
+  produceTimeoutMs: number;
+}
+
+/** Reads what a client sent back to it, for results of events that did not validate. */
+export function idAndSource(input: unknown): { id: string; source: string } {
+  const o = typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {};
+  return { id: typeof o.id === 'string' ? o.id : '', source: typeof o.source === 'string' ? o.source : '' };
+}
+
+function forbidden(principal: Principal, event: DossierEvent): Problem[] {
+  const problems: Problem[] = [];
+  if (!principal.mayPublishSource(event.source)) {
+    problems.push({ path: '$.source', message: `source: this API key may not publish for source "${event.source}"` });
+  }
+  if (!principal.mayPublishUnit(event.data.unitCode)) {
+    problems.push({ path: '$.data.unitCode', message: `data.unitCode: this API key may not publish for unit "${event.data.unitCode}"` });
+  }
+  return problems;
+}
+
+/**
+ * The transport-neutral core: authorise each event, drop recent duplicates, write the rest through the
+ * micro-batcher and wait for Kafka. An event is reported accepted only after Kafka acknowledged it, and is
+ * remembered as seen only then, so a retry after a 503 is written again rather than reported duplicate.
+ */
+export class Ingestor {
+  /** Dedup keys being written, with whether the write was acknowledged: a concurrent copy waits for it. */
+  private readonly writing = new Map<string, Promise<boolean>>();
+
+  constructor(private readonly options: IngestorOptions) {}
+
+  async ingest(principal: Principal, candidates: readonly Candidate[], transport: Transport): Promise<IngestOutcome> {
+    const results: EventResult[] = new Array(candidates.length);
+    const records: BusRecord[] = [];
+    const keys: string[] = [];
+    const written: number[] = [];
+    const waiting: { index: number; acked: Promise<boolean> }[] = [];
+
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i] as Candidate;
+      if (!candidate.ok) {
+        results[i] = rejected(candidate.id, candidate.source, 'IOC_GATEWAY_VALIDATION', candidate.problems);
+        continue;
+      }
+      const { event } = candidate;
+      const denied = forbidden(principal, event);
+      if (denied.length > 0) {
+        results[i] = rejected(event.id, event.source, 'IOC_GATEWAY_FORBIDDEN', denied);
+        continue;
+      }
+      const key = dedupKey(event);
+      if (this.options.seen.has(key)) {
+        results[i] = { id: event.id, source: event.source, status: 'duplicate' };
+        continue;
+      }
+      const pending = this.writing.get(key);
+      if (pending !== undefined) {
+        waiting.push({ index: i, acked: pending });
+        results[i] = { id: event.id, source: event.source, status: 'duplicate' };
+        continue;
+      }
+      records.push(toKafkaRecord(event));
+      keys.push(key);
+      written.push(i);
+      results[i] = { id: event.id, source: event.source, status: 'accepted' };
+    }
+
+    let failure: GatewayError | undefined;
+    if (records.length > 0) {
+      const write = this.options.batcher.submit(records);
+      const acked = write.then(
+        () => true,
+        () => false,
+      );
+      for (const key of keys) this.writing.set(key, acked);
+      // Bookkeeping follows the real outcome, which may come after this request gave up waiting.
+      void acked.then((ok) => {
+        for (const key of keys) {
+          if (this.writing.get(key) === acked) this.writing.delete(key);
+          if (ok) this.options.seen.add(key);
+        }
+      });
+      try {
+        await this.withinTimeout(write);
+      } catch (err) {
+        failure = toGatewayError(err);
+        for (const i of written) results[i] = failed(results[i] as EventResult, failure);
+      }
+    }
+    if (waiting.length > 0) {
+      const outcomes = await Promise.all(waiting.map((w) => this.withinTimeout(w.acked).catch(() => false)));
+      outcomes.forEach((ok, j) => {
+        if (ok) return;
+        const { index } = waiting[j] as { index: number };
+        failure ??= unavailable(this.options.produceTimeoutMs);
+        results[index] = failed(results[index] as EventResult, failure);
+      });
+    }
+    this.count(results, transport);
+    return failure === undefined ? { results } : { results, error: failure };
+  }
+
+  private async withinTimeout<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            this.options.health.report(false, new Error('produce timed out'));
+            reject(unavailable(this.options.produceTimeoutMs));
+          }, this.options.produceTimeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private count(results: readonly EventResult[], transport: Transport): void {
+    let accepted = 0;
+    let duplicate = 0;
+    let rejectedCount = 0;
+    let failedCount = 0;
+    for (const r of results) {
+      if (r.status === 'accepted') accepted++;
+      else if (r.status === 'duplicate') duplicate++;
+      else if (r.status === 'rejected') rejectedCount++;
+      else failedCount++;
+    }
+    const events = this.options.metrics.events;
+    if (accepted > 0) events.inc({ transport, result: 'accepted' }, accepted);
+    if (duplicate > 0) events.inc({ transport, result: 'duplicate' }, duplicate);
+    if (rejectedCount > 0) events.inc({ transport, result: 'rejected' }, rejectedCount);
+    if (failedCount > 0) events.inc({ transport, result: 'failed' }, failedCount);
+  }
+}
+
+function rejected(id: string, source: string, code: GatewayErrorCode, problems: readonly Problem[]): EventResult {
+  const first = problems[0]?.message ?? 'invalid event';
+  const message = problems.length > 1 ? `${first} (and ${problems.length - 1} more problems)` : first;
+  return { id, source, status: 'rejected', code, message, problems };
+}
+
+function failed(result: EventResult, error: GatewayError): EventResult {
+  return { id: result.id, source: result.source, status: 'failed', code: error.code, message: error.message };
+}
+
+function unavailable(timeoutMs: number): GatewayError {
+  return new GatewayError(
+    'IOC_GATEWAY_KAFKA_UNAVAILABLE',
+    `Kafka did not acknowledge within ${timeoutMs} ms; retry (an event that was written after all comes back duplicate)`,
+    { retryAfterMs: 1000 },
+  );
+}
