@@ -23,12 +23,23 @@ export function expecting(what: string) {
 const NO_SPACE_OR_CONTROL = /^[^\s\p{Cc}]+$/u;
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 
+/**
+ * Lone UTF-16 surrogates (possible in JSON via "\ud800") cannot be encoded as UTF-8, so protobuf and
+ * Kafka headers would silently turn them into U+FFFD; refusing them keeps every codec exact.
+ */
+export function isWellFormed(s: string): boolean {
+  // With the u flag a surrogate class matches only unpaired surrogates (pairs are one code point).
+  return !LONE_SURROGATE.test(s);
+}
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+export const WELL_FORMED_MESSAGE = 'expected well-formed Unicode text (no lone surrogates)';
+
 /** A code (dossier, procedure, unit, sector, component): 1-100 chars, no whitespace or control chars. */
 export const code = z
   .string({ error: expecting('a code string') })
   .check((ctx) => {
     const v = ctx.value;
-    if (v.length === 0 || v.length > 100 || !NO_SPACE_OR_CONTROL.test(v)) {
+    if (v.length === 0 || v.length > 100 || !NO_SPACE_OR_CONTROL.test(v) || !isWellFormed(v)) {
       ctx.issues.push({
         code: 'custom',
         input: v,
@@ -57,7 +68,8 @@ function text(required: boolean) {
     let why: string | undefined;
     if (v.length > 4000) why = `expected at most 4000 characters, got ${v.length}`;
     else if (required && v.trim().length === 0) why = 'expected non-blank text';
-    else if (!NO_CONTROL.test(v.replace(/[\n\r\t]/g, ''))) why = 'expected text without control characters';
+    else if (!NO_CONTROL.test(v.replace(/[\n\r\t]/g, ''))) why = 'expected text without control characters (other than tab and newline)';
+    else if (!isWellFormed(v)) why = WELL_FORMED_MESSAGE;
     if (why !== undefined) ctx.issues.push({ code: 'custom', input: v, message: why });
   });
 }
@@ -89,7 +101,7 @@ export const absoluteUrl = z
   .string({ error: expecting('an absolute URL') })
   .check((ctx) => {
     const v = ctx.value;
-    if (v.length > 2048 || !URL.canParse(v) || !NO_SPACE_OR_CONTROL.test(v)) {
+    if (v.length > 2048 || !URL.canParse(v) || !NO_SPACE_OR_CONTROL.test(v) || !isWellFormed(v)) {
       ctx.issues.push({ code: 'custom', input: v, message: `expected an absolute URL of at most 2048 characters, got ${describeValue(v)}` });
     }
   });

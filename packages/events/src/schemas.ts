@@ -14,12 +14,14 @@ import {
   code,
   describeValue,
   expecting,
+  isWellFormed,
   nonEmptyList,
   oneOf,
   optionalText,
   positiveHours,
   requiredText,
   timestamp,
+  WELL_FORMED_MESSAGE,
 } from './fields.js';
 import { EVENT_NAMES, isEventType, type EventName, type EventType } from './names.js';
 
@@ -144,12 +146,14 @@ export const envelopeSchema = z.looseObject(
       .string({ error: expecting('a non-empty event id string') })
       .min(1, { error: 'expected a non-empty event id' })
       .max(256, { error: 'expected an event id of at most 256 characters' })
-      .regex(NO_CONTROL, { error: 'expected an event id without control characters' }),
+      .regex(NO_CONTROL, { error: 'expected an event id without control characters' })
+      .refine(isWellFormed, { error: WELL_FORMED_MESSAGE }),
     source: z
       .string({ error: expecting('a URI-reference such as /agencies/H21.17/igate') })
       .min(1, { error: 'expected a non-empty URI-reference such as /agencies/H21.17/igate' })
       .max(512, { error: 'expected a URI-reference of at most 512 characters' })
-      .regex(NO_SPACE_OR_CONTROL, { error: 'expected a URI-reference without spaces or control characters' }),
+      .regex(NO_SPACE_OR_CONTROL, { error: 'expected a URI-reference without spaces or control characters' })
+      .refine(isWellFormed, { error: WELL_FORMED_MESSAGE }),
     type: z.string({ error: expecting('a dossier event type such as vn.gov.tthc.dossier.received') }).check((ctx) => {
       if (!isEventType(ctx.value)) {
         ctx.issues.push({
@@ -168,14 +172,15 @@ export const envelopeSchema = z.looseObject(
       .min(1, { error: 'expected a non-empty URI' })
       .max(2048, { error: 'expected a URI of at most 2048 characters' })
       .regex(NO_SPACE_OR_CONTROL, { error: 'expected a URI without spaces or control characters' })
+      .refine(isWellFormed, { error: WELL_FORMED_MESSAGE })
       .optional(),
   },
   { error: expecting('a CloudEvent JSON object') },
 );
 
 /** An extension attribute as sent in JSON; stored as its CloudEvents canonical string form. */
-export const extensionValueSchema = z.union([z.string(), z.boolean(), z.number().int()], {
-  error: expecting('a string, boolean or integer extension attribute value'),
+export const extensionValueSchema = z.union([z.string().max(4096).refine(isWellFormed), z.boolean(), z.number().int()], {
+  error: expecting('a string (at most 4096 characters), boolean or integer extension attribute value'),
 });
 
 export interface EventEnvelope {
