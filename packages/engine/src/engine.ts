@@ -1,0 +1,871 @@
+/**
+ * One partition's streaming engine: dossier state machines (rules.ts) over compact state (store.ts), facts
+ * applied to window cells (windows.ts), gauges kept current by deadline timers, all of it snapshot-able.
+ *
+ * How order-independence is achieved: every indicator fact is a function of a dossier's *current* state
+ * (its "signature": which facts it contributes, at which times, in which scopes). Applying an event
+ * captures the signature before and after the state change and applies the difference — retracting what
+ * no longer holds, adding what now does. The cells therefore always equal the sum over dossiers of their
+ * current signatures, whatever the order the events came in. Gauges also depend on the clock; each
+ * dossier's accounted gauge bits are stored, and timers re-evaluate a dossier when its deadline passes.
+ *
+ * Pure: no I/O. The clock is injected (`advance(nowMs)`); nothing here reads the wall clock by itself.
+ */
+import type { Catalog } from '@iocbus/catalog';
+import { TYPE_PREFIX, toEpochMs, type DossierEvent } from '@iocbus/events';
+import { EngineConfigError } from './errors.js';
+import { fingerprint, hashCode } from './hash.js';
+import { E_BASE, F_BASE, G_BASE, M, RAT_BASE, R_BASE } from './measures.js';
+import { windowRef, type IndicatorPartial, type WindowRef } from './partials.js';
+import { endedOf, ended, feeMask, gauge, gaugeOf, receivedMask } from './rules.js';
+import { ComboTable, ScopeTable, type ScopeRef } from './scopes.js';
+import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import {
+  DossierStore,
+  END_NONE,
+  END_RESOLVED,
+  END_RETURNED,
+  END_STOPPED,
+  END_WITHDRAWN,
+  F_BUSINESS,
+  F_CHANNEL,
+  F_DIGIT_ALL,
+  F_DIGIT_INTAKE,
+  F_ERESULT,
+  F_FEE_ANY,
+  F_FEE_NONZERO,
+  F_FEE_REQ,
+  F_G_MASK,
+  F_G_SHIFT,
+  F_HAS_COMP,
+  F_HAS_RECV,
+  F_PAID_ONLINE,
+  F_PAPER,
+  F_PERSONAL,
+  F_POPDB,
+  F_RATED,
+  F_RATING,
+  F_RATING_SHIFT,
+  F_RARE,
+  F_REUSED,
+  F_SYNCED,
+  F_VNEID_RECV,
+  F_VNEID_SUB,
+} from './store.js';
+import { kindName } from './time.js';
+import { TimerHeap } from './timers.js';
+import { Accumulator, type Cell, type WindowInst } from './windows.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export interface RetentionOptions {
+  /** How long minute buckets (rolling_1h) are kept after they end. Default 2 h. */
+  minuteMs?: number;
+  /** How long calendar windows are kept after they end (never less than the allowed lateness). */
+  dayMs?: number;
+  monthMs?: number;
+  quarterMs?: number;
+  yearMs?: number;
+  /** An ended dossier is forgotten this long after its endAt (later events about it are then ignored). */
+  endedDossierMs?: number;
+  /** A dossier never received is forgotten this long after its latest event. */
+  orphanDossierMs?: number;
+}
+
+export interface PartitionEngineOptions {
+  /** Unit and procedure catalog: unit groups, and procedure sector / paper-result defaults. */
+  catalog: Catalog;
+  /** A calendar window is closed once the clock passes its end plus this; later facts mark it revised. */
+  allowedLatenessMs: number;
+  /** Clock used by `advance()` when called without a time, and for the initial time. */
+  clock?: () => number;
+  retention?: RetentionOptions;
+  /** Dossier slots to allocate up front (grows by half when exceeded). */
+  initialCapacity?: number;
+  /** How often (clock time) the sweep that forgets old dossiers runs. Default 1 h. */
+  sweepIntervalMs?: number;
+}
+
+export interface EngineStats {
+  /** Events applied (not counting duplicates). */
+  applied: number;
+  duplicates: number;
+  /** Dossiers currently held (open, ended within retention, or not yet received). */
+  dossiers: number;
+  /** Dossiers received and not ended, in this partition. */
+  open: number;
+  /** Facts that could not update some window because it was already evicted. */
+  lateDropped: number;
+  /** Dossiers forgotten by the retention sweep. */
+  dossiersEvicted: number;
+  /** Window × scope cells currently held. */
+  cells: number;
+}
+
+export interface EvictedPartial {
+  key: string;
+  window: WindowRef;
+  scope: ScopeRef;
+}
+
+export interface PartialChanges {
+  /** Partials changed since the previous call, each with its full current value. */
+  updated: IndicatorPartial[];
+  /** Partials whose window passed retention and is no longer held (publish a tombstone). */
+  evicted: EvictedPartial[];
+}
+
+export interface PartitionEngine {
+  /** Applies one event; false when it is a duplicate (same source and id already seen for the dossier). */
+  apply(event: DossierEvent): boolean;
+  /** Moves the clock forward (never back): fires overdue timers, closes and evicts windows, sweeps dossiers. */
+  advance(nowMs?: number): void;
+  /** The engine's current time (ms), as last advanced. */
+  readonly nowMs: number;
+  /** Every partial currently held. */
+  partials(): IndicatorPartial[];
+  /** Partials changed (and evicted) since the previous call. */
+  drainChanges(): PartialChanges;
+  /** The whole partition state as versioned bytes. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot; every held partial is then reported as changed once. */
+  restore(bytes: Uint8Array): void;
+  stats(): EngineStats;
+}
+
+// Event type → small integer for the dispatch switch.
+const T_SUBMITTED = 0;
+const T_RECEIVED = 1;
+const T_INTAKE_REJECTED = 2;
+const T_DIGITIZED = 3;
+const T_TRANSFERRED = 4;
+const T_SUPP_REQ = 5;
+const T_SUPP_RECV = 6;
+const T_FEE_REQ = 7;
+const T_FEE_PAID = 8;
+const T_EXTENDED = 9;
+const T_WITHDRAWN = 10;
+const T_STOPPED = 11;
+const T_RESOLVED = 12;
+const T_RESULT_ISSUED = 13;
+const T_RETURNED = 14;
+const T_RATED = 15;
+const T_SYNCED = 16;
+const TYPE_CODE = new Map<string, number>(
+  (
+    [
+      ['submitted', T_SUBMITTED],
+      ['received', T_RECEIVED],
+      ['intake_rejected', T_INTAKE_REJECTED],
+      ['digitized', T_DIGITIZED],
+      ['transferred', T_TRANSFERRED],
+      ['supplement_requested', T_SUPP_REQ],
+      ['supplement_received', T_SUPP_RECV],
+      ['fee_requested', T_FEE_REQ],
+      ['fee_paid', T_FEE_PAID],
+      ['deadline_extended', T_EXTENDED],
+      ['withdrawn', T_WITHDRAWN],
+      ['stopped', T_STOPPED],
+      ['resolved', T_RESOLVED],
+      ['result_issued', T_RESULT_ISSUED],
+      ['result_returned', T_RETURNED],
+      ['rated', T_RATED],
+      ['synced_national', T_SYNCED],
+    ] as const
+  ).map(([n, c]) => [`${TYPE_PREFIX}${n}`, c]),
+);
+// Events after which the overdue deadline may have moved.
+const MOVES_DEADLINE = new Uint8Array(17);
+for (const t of [T_RECEIVED, T_SUPP_REQ, T_SUPP_RECV, T_WITHDRAWN, T_STOPPED, T_RESOLVED, T_RETURNED]) MOVES_DEADLINE[t] = 1;
+
+const CHANNEL_CODE: Record<string, number> = { direct: 1, online: 2, postal: 3 };
+const CHANNEL_NAMES = ['', 'direct', 'online', 'postal'] as const;
+const RATING_CODE: Record<string, number> = { satisfied: 0, neutral: 1, dissatisfied: 2 };
+
+const MAX_SEC = 0xffff_ffff;
+
+/** Epoch seconds of an RFC 3339 string; 0 ("absent") for anything unusable, so state stays in Uint32. */
+function toSec(s: string): number {
+  const ms = toEpochMs(s);
+  return ms >= 1000 && ms < MAX_SEC * 1000 ? Math.floor(ms / 1000) : 0;
+}
+
+function insertSorted(list: number[], v: number): void {
+  let i = list.length;
+  while (i > 0 && (list[i - 1] as number) > v) i--;
+  list.splice(i, 0, v);
+}
+
+/** A dossier's contributions, captured before and after each state change. */
+class Signature {
+  combo = -1;
+  ev = 0;
+  rT = 0;
+  rMask = 0;
+  eT = 0;
+  eMask = 0;
+  proc = -1;
+  fT = 0;
+  fMask = 0;
+  ratT = 0;
+  ratMask = 0;
+  wT = 0;
+  sT = 0;
+}
+
+export function createPartitionEngine(options: PartitionEngineOptions): PartitionEngine {
+  return new Engine(options);
+}
+
+class Engine implements PartitionEngine {
+  private readonly catalog: Catalog;
+  private readonly clock: (() => number) | undefined;
+  private readonly lateSec: number;
+  private readonly retentionSec: [number, number, number, number, number];
+  private readonly endedRetentionSec: number;
+  private readonly orphanRetentionSec: number;
+  private readonly sweepSec: number;
+  private readonly initialCapacity: number;
+
+  private store: DossierStore;
+  private scopes: ScopeTable;
+  private combos: ComboTable;
+  private comboByDims = new Map<string, number>();
+  private acc: Accumulator;
+  private timers = new TimerHeap();
+  private nowSec = 0;
+  private lastSweepSec = 0;
+  private applied = 0;
+  private duplicates = 0;
+  private dossiersEvicted = 0;
+  /** Fingerprint of the event being applied. */
+  private eventFp = 0;
+
+  private readonly before = new Signature();
+  private readonly after = new Signature();
+  private readonly scopeRefs: ScopeRef[] = [];
+
+  constructor(o: PartitionEngineOptions) {
+    if (!(o.allowedLatenessMs >= 0)) throw new EngineConfigError('allowedLatenessMs must be a non-negative number');
+    const r = o.retention ?? {};
+    for (const [k, v] of Object.entries(r)) if (v !== undefined && !(v >= 0)) throw new EngineConfigError(`retention.${k} must be a non-negative number`);
+    this.catalog = o.catalog;
+    this.clock = o.clock;
+    this.lateSec = Math.ceil(o.allowedLatenessMs / 1000);
+    this.retentionSec = [
+      Math.ceil((r.minuteMs ?? 2 * HOUR_MS) / 1000),
+      Math.ceil((r.dayMs ?? 35 * DAY_MS) / 1000),
+      Math.ceil((r.monthMs ?? 400 * DAY_MS) / 1000),
+      Math.ceil((r.quarterMs ?? 400 * DAY_MS) / 1000),
+      Math.ceil((r.yearMs ?? 800 * DAY_MS) / 1000),
+    ];
+    this.endedRetentionSec = Math.ceil((r.endedDossierMs ?? 60 * DAY_MS) / 1000);
+    this.orphanRetentionSec = Math.ceil((r.orphanDossierMs ?? 60 * DAY_MS) / 1000);
+    this.sweepSec = Math.ceil((o.sweepIntervalMs ?? HOUR_MS) / 1000);
+    this.initialCapacity = o.initialCapacity ?? 1024;
+    this.store = new DossierStore(this.initialCapacity);
+    this.scopes = new ScopeTable(o.catalog.province.code);
+    this.combos = new ComboTable();
+    this.acc = new Accumulator({ allowedLatenessSec: this.lateSec, retentionSec: this.retentionSec }, this.combos);
+    if (this.clock !== undefined) this.setNow(Math.floor(this.clock() / 1000));
+  }
+
+  get nowMs(): number {
+    return this.nowSec * 1000;
+  }
+
+  private setNow(sec: number): void {
+    this.nowSec = sec;
+    this.acc.advance(sec);
+    if (this.lastSweepSec === 0) this.lastSweepSec = sec;
+  }
+
+  // ---- scopes ---------------------------------------------------------------------------------------
+
+  /** Combo of (unit, procedure, sector, channel); sector from the event, else the procedure catalog. */
+  private comboFor(unit: string, procedure: string, sector: string | undefined, channel: number): number {
+    const key = `${unit}\u0000${procedure}\u0000${sector ?? ''}\u0000${channel}`;
+    let c = this.comboByDims.get(key);
+    if (c === undefined) {
+      const sectorCode = sector ?? this.catalog.procedure(procedure)?.sectorCode;
+      const u = this.scopes.intern(1, unit, this.catalog.unit(unit)?.group);
+      const p = this.scopes.intern(2, procedure, undefined);
+      const s = sectorCode === undefined ? -1 : this.scopes.intern(3, sectorCode, undefined);
+      const ch = channel === 0 ? -1 : this.scopes.intern(4, CHANNEL_NAMES[channel] as string, undefined);
+      c = this.combos.intern(u, p, s, ch);
+      this.acc.setCombos(this.combos);
+      this.comboByDims.set(key, c);
+    }
+    return c;
+  }
+
+  // ---- apply ----------------------------------------------------------------------------------------
+
+  apply(ev: DossierEvent): boolean {
+    const s = this.store;
+    const idx = s.slot(ev.subject);
+    const fp = fingerprint(ev.source, ev.id);
+    this.eventFp = fp;
+    const head = s.fpHead[idx] as number;
+    if (s.fps.has(head, fp)) {
+      this.duplicates++;
+      return false;
+    }
+    s.fpHead[idx] = s.fps.add(head, fp);
+    this.applied++;
+    const type = TYPE_CODE.get(ev.type) ?? -1;
+    const B = this.before;
+    this.capture(idx, B);
+    const n = s.evCount[idx] as number;
+    if (n < 0xffff) s.evCount[idx] = n + 1;
+    if (((s.flags[idx] as number) & F_HAS_RECV) === 0) {
+      const t = toSec(ev.data.occurredAt);
+      if (t > (s.lastAt[idx] as number)) s.lastAt[idx] = t;
+    }
+    const extAt = this.mutate(idx, type, ev);
+    const A = this.after;
+    this.capture(idx, A);
+    this.applyDiff(idx, B, A);
+    if (extAt !== 0 && A.combo >= 0) {
+      const k = this.acc.resolve(extAt, A.combo);
+      this.acc.applyValue(k, M.extensions, 1);
+    }
+    this.updateGauge(idx, B.combo, A.combo, MOVES_DEADLINE[type] === 1);
+    return true;
+  }
+
+  /** Changes the dossier's state for one event. Returns the time of a new extension fact, else 0. */
+  private mutate(idx: number, type: number, ev: DossierEvent): number {
+    const s = this.store;
+    switch (type) {
+      case T_SUBMITTED: {
+        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.submitted' }>).data;
+        if (d.vneidAuthenticated === true) s.flags[idx] = (s.flags[idx] as number) | F_VNEID_SUB;
+        return 0;
+      }
+      case T_RECEIVED:
+        this.received(idx, ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.received' }>);
+        return 0;
+      case T_INTAKE_REJECTED: {
+        // Counted with the event's own unit/procedure: an intake-rejected dossier has no `received`.
+        const d = ev.data;
+        const t = toSec(d.occurredAt);
+        const k = this.acc.resolve(t, this.comboFor(d.unitCode, d.procedureCode, d.sectorCode, 0));
+        this.acc.applyValue(k, M.intakeRejected, 1);
+        return 0;
+      }
+      case T_DIGITIZED: {
+        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.digitized' }>).data;
+        const r = s.getRare(idx);
+        const digit = (r.digit ??= []);
+        for (const c of d.componentCodes) {
+          const h = hashCode(c);
+          if (!digit.includes(h)) digit.push(h);
+        }
+        this.refreshDigitAll(idx);
+        return 0;
+      }
+      case T_TRANSFERRED:
+        // Transfers do not move a dossier's scopes (SPEC §2).
+        return 0;
+      case T_SUPP_REQ:
+        this.supplement(idx, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.supplement_requested' }>).data.requestedAt), true);
+        return 0;
+      case T_SUPP_RECV:
+        // newDueAt is the agency's own recomputation; SPEC §2 measures against dueAt minus paused time.
+        this.supplement(idx, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.supplement_received' }>).data.suppliedAt), false);
+        return 0;
+      case T_FEE_REQ: {
+        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.fee_requested' }>).data;
+        const t = toSec(d.occurredAt);
+        let f = s.flags[idx] as number;
+        // The fee window is the (earliest) request's time; a payment seen first only holds the place.
+        s.feeAt[idx] = (f & F_FEE_REQ) !== 0 ? Math.min(s.feeAt[idx] as number, t) : t;
+        f |= F_FEE_REQ | F_FEE_ANY;
+        if (d.amount > 0) f |= F_FEE_NONZERO;
+        s.flags[idx] = f;
+        return 0;
+      }
+      case T_FEE_PAID: {
+        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.fee_paid' }>).data;
+        let f = s.flags[idx] as number;
+        if ((f & F_FEE_REQ) === 0) {
+          const t = toSec(d.paidAt);
+          s.feeAt[idx] = (f & F_FEE_ANY) !== 0 ? Math.min(s.feeAt[idx] as number, t) : t;
+        }
+        f |= F_FEE_ANY;
+        if (d.method !== 'offline') f |= F_PAID_ONLINE;
+        if (d.amount > 0) f |= F_FEE_NONZERO;
+        s.flags[idx] = f;
+        return 0;
+      }
+      case T_EXTENDED: {
+        const t = toSec(ev.data.occurredAt);
+        (s.getRare(idx).exts ??= []).push(t);
+        return t;
+      }
+      case T_WITHDRAWN: {
+        const t = toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.withdrawn' }>).data.withdrawnAt);
+        const r = s.getRare(idx);
+        if (r.withdrawnAt === undefined || t < r.withdrawnAt) r.withdrawnAt = t;
+        this.endCandidate(idx, END_WITHDRAWN, t);
+        return 0;
+      }
+      case T_STOPPED: {
+        const t = toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.stopped' }>).data.stoppedAt);
+        const r = s.getRare(idx);
+        if (r.stoppedAt === undefined || t < r.stoppedAt) r.stoppedAt = t;
+        this.endCandidate(idx, END_STOPPED, t);
+        return 0;
+      }
+      case T_RESOLVED:
+        this.endCandidate(idx, END_RESOLVED, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.resolved' }>).data.resolvedAt));
+        return 0;
+      case T_RESULT_ISSUED:
+        if ((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.result_issued' }>).data.electronic) s.flags[idx] = (s.flags[idx] as number) | F_ERESULT;
+        return 0;
+      case T_RETURNED:
+        this.endCandidate(idx, END_RETURNED, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.result_returned' }>).data.returnedAt));
+        return 0;
+      case T_RATED: {
+        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.rated' }>).data;
+        const t = toSec(d.occurredAt);
+        const code = RATING_CODE[d.rating] ?? 0;
+        const f = s.flags[idx] as number;
+        const cur = (f & F_RATING) >>> F_RATING_SHIFT;
+        const at = s.rateAt[idx] as number;
+        // The latest rating counts; on a tie of times the less favourable one, so the order never matters.
+        if ((f & F_RATED) === 0 || t > at || (t === at && code > cur)) {
+          s.rateAt[idx] = t;
+          s.flags[idx] = (f & ~F_RATING) | F_RATED | (code << F_RATING_SHIFT);
+        }
+        return 0;
+      }
+      case T_SYNCED:
+        s.flags[idx] = (s.flags[idx] as number) | F_SYNCED;
+        return 0;
+      default:
+        return 0;
+    }
+  }
+
+  private received(idx: number, ev: Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.received' }>): void {
+    const s = this.store;
+    const d = ev.data;
+    const t = toSec(d.receivedAt);
+    const fp = this.eventFp;
+    let f = s.flags[idx] as number;
+    // Several distinct `received` for one dossier: the earliest wins (fingerprint breaks ties), so the
+    // choice does not depend on arrival order.
+    if ((f & F_HAS_RECV) !== 0) {
+      const cur = s.recvAt[idx] as number;
+      if (t > cur || (t === cur && fp >= (s.recvFp[idx] as number))) return;
+    }
+    s.recvAt[idx] = t;
+    s.recvFp[idx] = fp;
+    s.dueAt[idx] = toSec(d.dueAt);
+    const channel = CHANNEL_CODE[d.channel] ?? 0;
+    s.combo[idx] = this.comboFor(d.unitCode, d.procedureCode, d.sectorCode, channel);
+    f &= ~(F_CHANNEL | F_BUSINESS | F_PAPER | F_VNEID_RECV | F_POPDB | F_REUSED | F_PERSONAL | F_HAS_COMP | F_DIGIT_INTAKE);
+    f |= F_HAS_RECV | channel;
+    if (d.applicantType === 'business') f |= F_BUSINESS;
+    const paper = d.paperResultRequired ?? this.catalog.procedure(d.procedureCode)?.paperResultRequired ?? false;
+    if (paper) f |= F_PAPER;
+    if (d.vneidAuthenticated === true) f |= F_VNEID_RECV;
+    if (d.populationDbUsed === true) f |= F_POPDB;
+    let undigit: number[] | undefined;
+    const comps = d.components;
+    if (comps !== undefined && comps.length > 0) {
+      f |= F_HAS_COMP;
+      let all = true;
+      for (const c of comps) {
+        if (c.reused === true) f |= F_REUSED;
+        if (c.fromPersonalStore === true) f |= F_PERSONAL;
+        if (!c.digitized) {
+          all = false;
+          (undigit ??= []).push(hashCode(c.code));
+        }
+      }
+      if (all) f |= F_DIGIT_INTAKE;
+    }
+    s.flags[idx] = f;
+    if (undigit !== undefined) s.getRare(idx).undigit = undigit;
+    else {
+      const r = s.rare.get(idx);
+      if (r !== undefined) delete r.undigit;
+    }
+    this.refreshDigitAll(idx);
+  }
+
+  /** F_DIGIT_ALL ⇔ every component not digitized at intake was named by a later `digitized` event. */
+  private refreshDigitAll(idx: number): void {
+    const s = this.store;
+    let f = s.flags[idx] as number;
+    let all = (f & F_HAS_COMP) !== 0;
+    if (all) {
+      const r = s.rare.get(idx);
+      const undigit = r?.undigit;
+      if (undigit !== undefined) {
+        const digit = r?.digit;
+        for (const h of undigit) {
+          if (digit === undefined || !digit.includes(h)) {
+            all = false;
+            break;
+          }
+        }
+      }
+    }
+    f = all ? f | F_DIGIT_ALL : f & ~F_DIGIT_ALL;
+    s.flags[idx] = f;
+  }
+
+  private supplement(idx: number, t: number, request: boolean): void {
+    const s = this.store;
+    const countArr = request ? s.reqN : s.supN;
+    const firstArr = request ? s.req1 : s.sup1;
+    const n = countArr[idx] as number;
+    if (n >= 255) return;
+    if (n >= 1) {
+      const r = s.getRare(idx);
+      let list = request ? r.reqs : r.sups;
+      if (list === undefined) {
+        list = [firstArr[idx] as number];
+        if (request) r.reqs = list;
+        else r.sups = list;
+      }
+      insertSorted(list, t);
+      if (t < (firstArr[idx] as number)) firstArr[idx] = t;
+    } else {
+      firstArr[idx] = t;
+    }
+    countArr[idx] = n + 1;
+  }
+
+  private endCandidate(idx: number, kind: number, t: number): void {
+    const s = this.store;
+    const cur = s.endKind[idx] as number;
+    if (cur === END_NONE || kind < cur || (kind === cur && t < (s.endAt[idx] as number))) {
+      s.endKind[idx] = kind;
+      s.endAt[idx] = t;
+    }
+  }
+
+  // ---- signatures and their differences -------------------------------------------------------------
+
+  private capture(idx: number, g: Signature): void {
+    const s = this.store;
+    const f = s.flags[idx] as number;
+    g.ev = s.evCount[idx] as number;
+    if ((f & F_HAS_RECV) === 0) {
+      g.combo = -1;
+      return;
+    }
+    g.combo = s.combo[idx] as number;
+    g.rT = s.recvAt[idx] as number;
+    g.rMask = receivedMask(s, idx);
+    if ((s.endKind[idx] as number) !== END_NONE) {
+      endedOf(s, idx);
+      g.eT = s.endAt[idx] as number;
+      g.eMask = ended.mask;
+      g.proc = ended.procSec;
+    } else {
+      g.eT = 0;
+      g.eMask = 0;
+      g.proc = -1;
+    }
+    if ((f & F_FEE_ANY) !== 0) {
+      g.fT = s.feeAt[idx] as number;
+      g.fMask = feeMask(f);
+    } else {
+      g.fT = 0;
+      g.fMask = 0;
+    }
+    if ((f & F_RATED) !== 0) {
+      g.ratT = s.rateAt[idx] as number;
+      g.ratMask = 1 | (((f & F_RATING) >>> F_RATING_SHIFT) === 2 ? 2 : 0);
+    } else {
+      g.ratT = 0;
+      g.ratMask = 0;
+    }
+    if ((f & F_RARE) !== 0) {
+      const r = s.rare.get(idx);
+      g.wT = r?.withdrawnAt ?? 0;
+      g.sT = r?.stoppedAt ?? 0;
+    } else {
+      g.wT = 0;
+      g.sT = 0;
+    }
+  }
+
+  private applyDiff(idx: number, B: Signature, A: Signature): void {
+    if (B.combo !== A.combo) {
+      if (B.combo >= 0) this.applyAll(idx, B, -1);
+      if (A.combo >= 0) this.applyAll(idx, A, 1);
+      return;
+    }
+    if (A.combo < 0) return;
+    const combo = A.combo;
+    const acc = this.acc;
+    // received family (rT is always set once received; a changed rT means another `received` won)
+    if (B.rT === A.rT) {
+      const plus = A.rMask & ~B.rMask;
+      const minus = B.rMask & ~A.rMask;
+      const dv = A.ev - B.ev;
+      if ((plus | minus) !== 0 || dv !== 0) {
+        const n = acc.resolve(A.rT, combo);
+        acc.applyMask(n, R_BASE, plus, 1);
+        acc.applyMask(n, R_BASE, minus, -1);
+        acc.applyValue(n, M.evR, dv);
+      }
+    } else {
+      this.receivedFamily(B, combo, -1);
+      this.receivedFamily(A, combo, 1);
+    }
+    // ended family
+    if (B.eT === A.eT) {
+      if (A.eT !== 0) {
+        const plus = A.eMask & ~B.eMask;
+        const minus = B.eMask & ~A.eMask;
+        const dv = A.ev - B.ev;
+        if ((plus | minus) !== 0 || dv !== 0 || A.proc !== B.proc) {
+          const n = acc.resolve(A.eT, combo);
+          acc.applyMask(n, E_BASE, plus, 1);
+          acc.applyMask(n, E_BASE, minus, -1);
+          acc.applyValue(n, M.evE, dv);
+          if (A.proc !== B.proc) {
+            if (B.proc >= 0) {
+              acc.applyValue(n, M.procSum, -B.proc);
+              acc.applySketch(n, B.proc, -1);
+            }
+            if (A.proc >= 0) {
+              acc.applyValue(n, M.procSum, A.proc);
+              acc.applySketch(n, A.proc, 1);
+            }
+          }
+        }
+      }
+    } else {
+      this.endedFamily(B, combo, -1);
+      this.endedFamily(A, combo, 1);
+    }
+    this.maskFamily(B.fT, B.fMask, A.fT, A.fMask, combo, F_BASE);
+    this.maskFamily(B.ratT, B.ratMask, A.ratT, A.ratMask, combo, RAT_BASE);
+    this.maskFamily(B.wT, B.wT === 0 ? 0 : 1, A.wT, A.wT === 0 ? 0 : 1, combo, M.withdrawn);
+    this.maskFamily(B.sT, B.sT === 0 ? 0 : 1, A.sT, A.sT === 0 ? 0 : 1, combo, M.stopped);
+  }
+
+  private maskFamily(tB: number, mB: number, tA: number, mA: number, combo: number, base: number): void {
+    const acc = this.acc;
+    if (tB === tA) {
+      if (tA === 0 || mA === mB) return;
+      const n = acc.resolve(tA, combo);
+      acc.applyMask(n, base, mA & ~mB, 1);
+      acc.applyMask(n, base, mB & ~mA, -1);
+      return;
+    }
+    if (tB !== 0 && mB !== 0) acc.applyMask(acc.resolve(tB, combo), base, mB, -1);
+    if (tA !== 0 && mA !== 0) acc.applyMask(acc.resolve(tA, combo), base, mA, 1);
+  }
+
+  private receivedFamily(g: Signature, combo: number, sign: number): void {
+    if (g.rT === 0 && g.rMask === 0) return;
+    const n = this.acc.resolve(g.rT, combo);
+    this.acc.applyMask(n, R_BASE, g.rMask, sign);
+    this.acc.applyValue(n, M.evR, sign * g.ev);
+  }
+
+  private endedFamily(g: Signature, combo: number, sign: number): void {
+    if (g.eT === 0) return;
+    const n = this.acc.resolve(g.eT, combo);
+    this.acc.applyMask(n, E_BASE, g.eMask, sign);
+    this.acc.applyValue(n, M.evE, sign * g.ev);
+    if (g.proc >= 0) {
+      this.acc.applyValue(n, M.procSum, sign * g.proc);
+      this.acc.applySketch(n, g.proc, sign);
+    }
+  }
+
+  /** Adds (sign 1) or retracts (sign -1) everything a dossier contributes outside the gauges. */
+  private applyAll(idx: number, g: Signature, sign: number): void {
+    const combo = g.combo;
+    this.receivedFamily(g, combo, sign);
+    this.endedFamily(g, combo, sign);
+    if (g.fT !== 0) this.acc.applyMask(this.acc.resolve(g.fT, combo), F_BASE, g.fMask, sign);
+    if (g.ratT !== 0) this.acc.applyMask(this.acc.resolve(g.ratT, combo), RAT_BASE, g.ratMask, sign);
+    if (g.wT !== 0) this.acc.applyValue(this.acc.resolve(g.wT, combo), M.withdrawn, sign);
+    if (g.sT !== 0) this.acc.applyValue(this.acc.resolve(g.sT, combo), M.stopped, sign);
+    const exts = this.store.rare.get(idx)?.exts;
+    if (exts !== undefined) for (const t of exts) this.acc.applyValue(this.acc.resolve(t, combo), M.extensions, sign);
+  }
+
+  /** Brings the dossier's accounted gauge bits in line with its state and the clock. */
+  private updateGauge(idx: number, oldCombo: number, newCombo: number, maybeNewDeadline: boolean): void {
+    const s = this.store;
+    const f = s.flags[idx] as number;
+    const oldBits = (f & F_G_MASK) >>> F_G_SHIFT;
+    gaugeOf(s, idx, this.nowSec);
+    const newBits = gauge.bits;
+    if (maybeNewDeadline && gauge.deadline !== 0) this.timers.push(gauge.deadline, idx);
+    if (oldBits === newBits && oldCombo === newCombo) return;
+    const acc = this.acc;
+    if (oldCombo === newCombo) {
+      const n = acc.resolveNow(newCombo);
+      acc.applyMask(n, G_BASE, newBits & ~oldBits, 1);
+      acc.applyMask(n, G_BASE, oldBits & ~newBits, -1);
+    } else {
+      if (oldCombo >= 0 && oldBits !== 0) acc.applyMask(acc.resolveNow(oldCombo), G_BASE, oldBits, -1);
+      if (newCombo >= 0 && newBits !== 0) acc.applyMask(acc.resolveNow(newCombo), G_BASE, newBits, 1);
+    }
+    s.flags[idx] = (f & ~F_G_MASK) | (newBits << F_G_SHIFT);
+  }
+
+  // ---- clock ----------------------------------------------------------------------------------------
+
+  advance(nowMs?: number): void {
+    const ms = nowMs ?? this.clock?.();
+    if (ms === undefined) return;
+    const sec = Math.floor(ms / 1000);
+    if (sec <= this.nowSec) return;
+    this.setNow(sec);
+    const s = this.store;
+    while (this.timers.peekDeadline() <= sec) {
+      const idx = this.timers.pop();
+      if (s.codes[idx] === undefined) continue;
+      const c = s.combo[idx] as number;
+      this.updateGauge(idx, c, c, true);
+    }
+    if (sec - this.lastSweepSec >= this.sweepSec) {
+      this.lastSweepSec = sec;
+      this.sweep(sec);
+    }
+  }
+
+  /** Forgets dossiers ended (or never received) longer ago than their retention. */
+  private sweep(sec: number): void {
+    const s = this.store;
+    for (let idx = 0; idx < s.highWater; idx++) {
+      if (s.codes[idx] === undefined) continue;
+      const kind = s.endKind[idx] as number;
+      const f = s.flags[idx] as number;
+      const old =
+        kind !== END_NONE
+          ? (s.endAt[idx] as number) + this.endedRetentionSec < sec
+          : (f & F_HAS_RECV) === 0 && (s.lastAt[idx] as number) + this.orphanRetentionSec < sec;
+      if (old) {
+        s.evict(idx);
+        this.dossiersEvicted++;
+      }
+    }
+  }
+
+  // ---- partials -------------------------------------------------------------------------------------
+
+  private scopeRef(id: number): ScopeRef {
+    let r = this.scopeRefs[id];
+    if (r === undefined) {
+      r = this.scopes.ref(id);
+      this.scopeRefs[id] = r;
+    }
+    return r;
+  }
+
+  private readonly winRefs = new WeakMap<WindowInst, WindowRef>();
+
+  private winRef(w: WindowInst): WindowRef {
+    let r = this.winRefs.get(w);
+    if (r === undefined) {
+      r = windowRef(kindName(w.kind), w.index);
+      this.winRefs.set(w, r);
+    }
+    return r;
+  }
+
+  private toPartial(c: Cell): IndicatorPartial {
+    return {
+      window: this.winRef(c.win),
+      scope: this.scopeRef(c.scope),
+      measures: c.m.slice(),
+      sketch: c.sketch === null || c.sketch.isEmpty() ? null : c.sketch.clone(),
+      closed: c.win.closed,
+      revised: c.revised,
+    };
+  }
+
+  partials(): IndicatorPartial[] {
+    const out: IndicatorPartial[] = [];
+    for (const c of this.acc.allCells()) out.push(this.toPartial(c));
+    return out;
+  }
+
+  drainChanges(): PartialChanges {
+    const { cells, evicted } = this.acc.drain();
+    return {
+      updated: cells.map((c) => this.toPartial(c)),
+      evicted: evicted.map((e) => {
+        const window = windowRef(kindName(e.kind), e.index);
+        const scope = this.scopeRef(e.scope);
+        return { key: `${window.kind}:${window.label}|${scope.kind}:${scope.code}`, window, scope };
+      }),
+    };
+  }
+
+  stats(): EngineStats {
+    let cells = 0;
+    for (const _ of this.acc.allCells()) cells++;
+    const province = this.acc.now.cells[0];
+    return {
+      applied: this.applied,
+      duplicates: this.duplicates,
+      dossiers: this.store.live,
+      open: province === undefined ? 0 : (province.m[M.inProcess] as number),
+      lateDropped: this.acc.lateDropped,
+      dossiersEvicted: this.dossiersEvicted,
+      cells,
+    };
+  }
+
+  // ---- snapshot -------------------------------------------------------------------------------------
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot({
+      nowSec: this.nowSec,
+      lastSweepSec: this.lastSweepSec,
+      counters: [this.applied, this.duplicates, this.dossiersEvicted, this.acc.lateDropped],
+      scopes: this.scopes,
+      combos: this.combos,
+      store: this.store,
+      acc: this.acc,
+    });
+  }
+
+  restore(bytes: Uint8Array): void {
+    const timing = { allowedLatenessSec: this.lateSec, retentionSec: this.retentionSec };
+    const st = decodeSnapshot(bytes, this.catalog.province.code, timing);
+    this.store = st.store;
+    this.scopes = st.scopes;
+    this.combos = st.combos;
+    this.acc = st.acc;
+    this.nowSec = st.nowSec;
+    this.lastSweepSec = st.lastSweepSec;
+    [this.applied, this.duplicates, this.dossiersEvicted] = st.counters as [number, number, number];
+    this.acc.lateDropped = st.counters[3] ?? 0;
+    this.scopeRefs.length = 0;
+    // Rebuild derived lookups: combo cache keys and the timer heap (deadlines follow from the state).
+    this.comboByDims = new Map();
+    this.timers.clear();
+    const s = this.store;
+    for (let idx = 0; idx < s.highWater; idx++) {
+      if (s.codes[idx] === undefined) continue;
+      gaugeOf(s, idx, this.nowSec);
+      if (gauge.deadline !== 0) this.timers.push(gauge.deadline, idx);
+    }
+    for (const c of this.acc.allCells()) {
+      if (!c.dirty) {
+        c.dirty = true;
+        this.acc.dirty.push(c);
+      }
+    }
+  }
+}
+

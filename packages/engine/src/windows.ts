@@ -1,0 +1,257 @@
+/**
+ * Window instances and their cells: one cell per (window, scope), holding that partition's measures and
+ * processing-time sketch. Facts are applied directly to every cell they touch (≤ 5 windows × 5 scopes), so
+ * a cell is always current and a changed cell is simply marked dirty for the next `drainChanges()`.
+ *
+ * Lifecycle of a calendar window: created on first touch; *closed* once the clock passes end + allowed
+ * lateness (its cells are re-published with closed = true); a fact landing after that marks the cell
+ * *revised*; *evicted* once the clock passes end + retention (its keys are reported so the aggregator can
+ * tombstone them); a fact for an evicted window is dropped and counted. Minute windows (rolling_1h) never
+ * close; they are evicted after their own, short retention.
+ */
+import { MEASURE_COUNT } from './measures.js';
+import { SCOPES_PER_COMBO } from './scopes.js';
+import { Sketch } from './sketch.js';
+import { WK, civilYearMonth, localDay, windowEnd, windowIndex, windowStart } from './time.js';
+
+export class WindowInst {
+  cells: (Cell | undefined)[] = [];
+  closed = false;
+  evicted = false;
+  constructor(
+    readonly kind: WK,
+    readonly index: number,
+    readonly startSec: number,
+    readonly endSec: number,
+  ) {}
+}
+
+export class Cell {
+  readonly m = new Float64Array(MEASURE_COUNT);
+  sketch: Sketch | null = null;
+  dirty = false;
+  revised = false;
+  constructor(
+    readonly win: WindowInst,
+    readonly scope: number,
+  ) {}
+}
+
+export interface WindowTiming {
+  allowedLatenessSec: number;
+  /** Seconds after a window's end during which it is kept, per kind (minute, day, month, quarter, year). */
+  retentionSec: readonly [number, number, number, number, number];
+}
+
+export interface EvictedKey {
+  kind: WK;
+  index: number;
+  scope: number;
+}
+
+const CAL_KINDS = [WK.Day, WK.Month, WK.Quarter, WK.Year] as const;
+
+export class Accumulator {
+  readonly byKind: Map<number, WindowInst>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
+  readonly now = new WindowInst(WK.Now, 0, 0, 0);
+  dirty: Cell[] = [];
+  evicted: EvictedKey[] = [];
+  /** Facts dropped because their window was already evicted (too late even for retention). */
+  lateDropped = 0;
+  nowSec = 0;
+  private minuteFloorSec = 0;
+
+  // Up to 5 windows × 5 scopes cells resolved for the fact being applied.
+  readonly scratch: Cell[] = new Array<Cell>(25);
+  private dayCache = new Map<number, (WindowInst | null)[]>();
+  private lastMinuteIdx = -1;
+  private lastMinute: WindowInst | null = null;
+
+  constructor(
+    private readonly timing: WindowTiming,
+    private combos: { scopes: Int32Array },
+  ) {}
+
+  setCombos(combos: { scopes: Int32Array }): void {
+    this.combos = combos;
+  }
+
+  /** Keep-until time of a window: end + max(allowed lateness, retention) (minute: retention only). */
+  private keepUntil(kind: WK, endSec: number): number {
+    const r = (this.timing.retentionSec as readonly number[])[kind] as number;
+    return kind === WK.Minute ? endSec + r : endSec + Math.max(this.timing.allowedLatenessSec, r);
+  }
+
+  getWindow(kind: WK, index: number): WindowInst | null {
+    const map = this.byKind[kind] as Map<number, WindowInst>;
+    let w = map.get(index);
+    if (w !== undefined) return w;
+    const end = windowEnd(kind, index);
+    if (this.keepUntil(kind, end) <= this.nowSec) return null;
+    w = new WindowInst(kind, index, windowStart(kind, index), end);
+    if (kind !== WK.Minute && this.nowSec >= end + this.timing.allowedLatenessSec) w.closed = true;
+    map.set(index, w);
+    return w;
+  }
+
+  private calendarWindows(tSec: number): (WindowInst | null)[] {
+    const day = localDay(tSec);
+    let ctx = this.dayCache.get(day);
+    if (ctx === undefined) {
+      const { y, m } = civilYearMonth(day);
+      ctx = [this.getWindow(WK.Day, day), this.getWindow(WK.Month, y * 12 + m - 1), this.getWindow(WK.Quarter, y * 4 + Math.floor((m - 1) / 3)), this.getWindow(WK.Year, y)];
+      if (this.dayCache.size > 4096) this.dayCache.clear();
+      this.dayCache.set(day, ctx);
+    }
+    return ctx;
+  }
+
+  private cell(w: WindowInst, scope: number): Cell {
+    let c = w.cells[scope];
+    if (c === undefined) {
+      // Fill holes so the array stays packed (holey arrays are slower to index).
+      while (w.cells.length < scope) w.cells.push(undefined);
+      c = new Cell(w, scope);
+      w.cells[scope] = c;
+    }
+    if (!c.dirty) {
+      c.dirty = true;
+      this.dirty.push(c);
+    }
+    if (w.closed) c.revised = true;
+    return c;
+  }
+
+  private addCells(w: WindowInst, combo: number, n: number): number {
+    const s = this.combos.scopes;
+    const o = combo * SCOPES_PER_COMBO;
+    for (let k = 0; k < SCOPES_PER_COMBO; k++) {
+      const scope = s[o + k] as number;
+      if (scope >= 0) this.scratch[n++] = this.cell(w, scope);
+    }
+    return n;
+  }
+
+  /** Resolves (and marks dirty) every cell a fact at `tSec` for `combo` updates; returns how many. */
+  resolve(tSec: number, combo: number): number {
+    let n = 0;
+    const cal = this.calendarWindows(tSec);
+    let dropped = false;
+    for (let i = 0; i < 4; i++) {
+      const w = cal[i] as WindowInst | null;
+      if (w === null || w.evicted) dropped = true;
+      else n = this.addCells(w, combo, n);
+    }
+    if (dropped) this.lateDropped++;
+    // Most facts about old dossiers are far outside the rolling hour: skip the minute look-up for them.
+    if (tSec < this.minuteFloorSec) return n;
+    const minuteIdx = Math.floor(tSec / 60);
+    if (minuteIdx !== this.lastMinuteIdx || this.lastMinute === null || this.lastMinute.evicted) {
+      this.lastMinuteIdx = minuteIdx;
+      this.lastMinute = this.getWindow(WK.Minute, minuteIdx);
+    }
+    if (this.lastMinute !== null) n = this.addCells(this.lastMinute, combo, n);
+    return n;
+  }
+
+  resolveNow(combo: number): number {
+    return this.addCells(this.now, combo, 0);
+  }
+
+  applyMask(n: number, base: number, mask: number, sign: number): void {
+    while (mask !== 0) {
+      const bit = 31 - Math.clz32(mask);
+      mask &= ~(1 << bit);
+      const idx = base + bit;
+      for (let i = 0; i < n; i++) (this.scratch[i] as Cell).m[idx]! += sign;
+    }
+  }
+
+  applyValue(n: number, idx: number, delta: number): void {
+    if (delta === 0) return;
+    for (let i = 0; i < n; i++) (this.scratch[i] as Cell).m[idx]! += delta;
+  }
+
+  applySketch(n: number, value: number, weight: number): void {
+    for (let i = 0; i < n; i++) {
+      const c = this.scratch[i] as Cell;
+      (c.sketch ??= new Sketch()).add(value, weight);
+    }
+  }
+
+  /** Advances the clock: closes windows past end + lateness, evicts those past retention. */
+  advance(nowSec: number): void {
+    if (nowSec <= this.nowSec) return;
+    this.nowSec = nowSec;
+    this.minuteFloorSec = nowSec - (this.timing.retentionSec[WK.Minute] as number) - 60;
+    let evictedAny = false;
+    for (let kind = 0; kind < 5; kind++) {
+      const map = this.byKind[kind] as Map<number, WindowInst>;
+      for (const w of map.values()) {
+        if (this.keepUntil(kind, w.endSec) <= nowSec) {
+          w.evicted = true;
+          evictedAny = true;
+          map.delete(w.index);
+          for (const c of w.cells) if (c !== undefined) this.evicted.push({ kind: w.kind, index: w.index, scope: c.scope });
+          continue;
+        }
+        if (kind !== WK.Minute && !w.closed && nowSec >= w.endSec + this.timing.allowedLatenessSec) {
+          w.closed = true;
+          for (const c of w.cells) {
+            if (c !== undefined && !c.dirty) {
+              c.dirty = true;
+              this.dirty.push(c);
+            }
+          }
+        }
+      }
+    }
+    if (evictedAny) {
+      this.dayCache.clear();
+      this.lastMinute = null;
+    }
+    if (this.dirty.length > 0 && evictedAny) this.dirty = this.dirty.filter((c) => !c.win.evicted);
+  }
+
+  /** Cells changed since the last drain (each once), and window keys evicted since then. */
+  drain(): { cells: Cell[]; evicted: EvictedKey[] } {
+    const cells = this.dirty.filter((c) => !c.win.evicted);
+    for (const c of this.dirty) c.dirty = false;
+    this.dirty = [];
+    const evicted = this.evicted;
+    this.evicted = [];
+    return { cells, evicted };
+  }
+
+  *allCells(): IterableIterator<Cell> {
+    for (const map of this.byKind) for (const w of map.values()) for (const c of w.cells) if (c !== undefined) yield c;
+    for (const c of this.now.cells) if (c !== undefined) yield c;
+  }
+
+  /** Restores the clock from a snapshot without closing or evicting anything. */
+  restoreClock(nowSec: number): void {
+    this.nowSec = nowSec;
+    this.minuteFloorSec = nowSec - (this.timing.retentionSec[WK.Minute] as number) - 60;
+  }
+
+  restoreWindow(kind: WK, index: number, closed: boolean): WindowInst {
+    const w = kind === WK.Now ? this.now : new WindowInst(kind, index, windowStart(kind, index), windowEnd(kind, index));
+    w.closed = closed;
+    if (kind !== WK.Now) (this.byKind[kind] as Map<number, WindowInst>).set(index, w);
+    return w;
+  }
+
+  restoreCell(w: WindowInst, scope: number): Cell {
+    while (w.cells.length < scope) w.cells.push(undefined);
+    const c = new Cell(w, scope);
+    w.cells[scope] = c;
+    return c;
+  }
+
+  /** Index of `kind`'s window holding tSec (exposed for tests and the snapshot). */
+  static indexOf(kind: WK, tSec: number): number {
+    return windowIndex(kind, tSec);
+  }
+
+  static readonly calendarKinds = CAL_KINDS;
+}
