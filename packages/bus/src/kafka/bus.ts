@@ -1,0 +1,91 @@
+import type { Kafka } from 'kafkajs';
+import { closedError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import type { Bus, ConsumedRecord, GroupConsumer, PartitionedSource, Tail } from '../ports.js';
+import { createKafkaTopicAdmin } from './admin.js';
+import { createKafkaClient } from './client.js';
+import { mapKafkaError } from './errors.js';
+import { createKafkaEventLog } from './event-log.js';
+import { KafkaGroupConsumer } from './group-consumer.js';
+import { resolveOptions, type KafkaBusOptions } from './options.js';
+import { KafkaReader } from './reader.js';
+import { scanToEnd } from './scan.js';
+import { KafkaTail } from './tail.js';
+
+export interface KafkaBus extends Bus {
+  /** The underlying kafkajs client, for tests and diagnostics only. */
+  readonly kafka: Kafka;
+}
+
+/**
+ * The bus over Apache Kafka through kafkajs. Clients connect on first use, so building the bus
+ * opens no socket; each port's first call reports an unreachable broker as a retriable
+ * IOC_BUS_UNAVAILABLE.
+ */
+export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
+  const settings = resolveOptions(options, silentLogger);
+  const logger = settings.logger;
+  const kafka = createKafkaClient(settings);
+  const log = createKafkaEventLog(kafka, settings);
+  const admin = createKafkaTopicAdmin(kafka, settings);
+  const reader = new KafkaReader(kafka, settings);
+  const consumers = new Set<KafkaGroupConsumer>();
+  const tails = new Set<KafkaTail>();
+  let closed = false;
+  const adminAccess = {
+    client: admin.client,
+    ready: async () => {
+      try {
+        await admin.ready();
+      } catch (err) {
+        throw mapKafkaError(err, 'connect admin');
+      }
+    },
+  };
+
+  const source: PartitionedSource = {
+    async joinGroup(groupOptions): Promise<GroupConsumer> {
+      if (closed) throw closedError('Kafka source');
+      const consumer = new KafkaGroupConsumer(kafka, adminAccess, groupOptions, settings, logger);
+      await consumer.start();
+      consumers.add(consumer);
+      void consumer.closed.then(() => consumers.delete(consumer));
+      return consumer;
+    },
+    scanToEnd: (topic, onRecords, scanOptions) => scanToEnd(reader, topic, onRecords, scanOptions),
+    async readToEnd(topic, scanOptions) {
+      const all: ConsumedRecord[] = [];
+      await scanToEnd(reader, topic, (records) => void all.push(...records), scanOptions);
+      return all;
+    },
+    async tail(tailOptions): Promise<Tail> {
+      if (closed) throw closedError('Kafka source');
+      const tail = new KafkaTail(reader, tailOptions, settings, logger);
+      await tail.start();
+      tails.add(tail);
+      void tail.closed.then(() => tails.delete(tail));
+      return tail;
+    },
+    async endOffsets(topic) {
+      const partitions = await reader.prepare(topic);
+      return reader.withRetries(`offsets of ${topic}`, () => reader.bounds(topic, partitions));
+    },
+    async close() {
+      closed = true;
+      await Promise.all([...consumers].map((c) => c.stop()));
+      await Promise.all([...tails].map((t) => t.stop()));
+      await reader.close();
+    },
+  };
+
+  return {
+    kafka,
+    log,
+    admin,
+    source,
+    async close() {
+      await source.close();
+      await Promise.all([log.close(), admin.close()]);
+    },
+  };
+}

@@ -1,0 +1,291 @@
+import type { IocError } from '@iocbus/errors';
+import type { Admin, Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent, EachBatchPayload, Kafka } from 'kafkajs';
+import { BusError, BusErrorCode, closedError, handlerFailed } from '../errors.js';
+import { MemberLifecycle } from '../group-lifecycle.js';
+import type { BusLogger } from '../logger.js';
+import type {
+  AssignedPartition,
+  CommitOffset,
+  GroupConsumer,
+  GroupConsumerOptions,
+  PartitionBatch,
+  TopicPartition,
+} from '../ports.js';
+import { deferred, keyOf, parseOffset, SerialQueue } from '../util.js';
+import { mapKafkaError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { toConsumed } from './records.js';
+
+const REBALANCE_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
+/**
+ * A kafkajs group member that never commits on its own and lets the caller choose each new
+ * partition's start. kafkajs has no rebalance listener, so:
+ *  - GROUP_JOIN (emitted synchronously after SyncGroup, before the first fetch of the generation)
+ *    pauses the newly assigned partitions and re-seeks the retained ones (kafkajs forgets their
+ *    positions with each generation); onAssigned then runs, and each partition is sought to the
+ *    chosen start and resumed;
+ *  - revocation is the difference between consecutive assignments; a changed member id or a
+ *    crash means the membership was lost;
+ *  - a heartbeat that meets a rebalance makes the batches in flight stale.
+ */
+export class KafkaGroupConsumer implements GroupConsumer {
+  readonly closed: Promise<IocError | undefined>;
+  private readonly consumer: Consumer;
+  private readonly lifecycle: MemberLifecycle;
+  private readonly lifecycleQueue = new SerialQueue();
+  private readonly closedSignal = deferred<IocError | undefined>();
+  private memberId: string | null = null;
+  private inFlight: Promise<void> | null = null;
+  private stopping = false;
+  private stopped: Promise<void> | null = null;
+  private left = false;
+  private failure: IocError | undefined;
+
+  constructor(
+    kafka: Kafka,
+    private readonly admin: { client: Admin; ready(): Promise<void> },
+    private readonly options: GroupConsumerOptions,
+    settings: ResolvedOptions,
+    private readonly log: BusLogger,
+  ) {
+    this.closed = this.closedSignal.promise;
+    const c = settings.consumer;
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: c.sessionTimeoutMs,
+      rebalanceTimeout: c.rebalanceTimeoutMs,
+      heartbeatInterval: c.heartbeatIntervalMs,
+      maxWaitTimeInMs: c.maxWaitTimeMs,
+      maxBytesPerPartition: c.maxBytesPerPartition,
+      maxBytes: c.maxBytes,
+      allowAutoTopicCreation: false,
+      retry: {
+        retries: settings.retry.retries,
+        initialRetryTime: settings.retry.initialRetryTimeMs,
+        maxRetryTime: settings.retry.maxRetryTimeMs,
+        // kafkajs restarts the member after retriable failures (broker restarts); not once we stop.
+        restartOnFailure: async () => !this.stopping,
+      },
+    });
+    this.lifecycle = new MemberLifecycle(
+      options,
+      { describe: (partitions) => this.describe(partitions), activate: (tp, offset) => this.activate(tp, offset) },
+      options.noCommittedOffset ?? 'earliest',
+      log,
+    );
+    const { GROUP_JOIN, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (event: ConsumerGroupJoinEvent) => this.onGroupJoin(event.payload));
+    this.consumer.on(CRASH, (event: ConsumerCrashEvent) => this.onCrash(event.payload));
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
+      await this.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+    } catch (err) {
+      await this.consumer.disconnect().catch(() => undefined);
+      throw mapKafkaError(err, `join group ${this.groupId}`);
+    }
+  }
+
+  assignment(): TopicPartition[] {
+    return this.lifecycle.active().map((a) => ({ ...a.tp }));
+  }
+
+  async commit(offsets: readonly CommitOffset[]): Promise<void> {
+    if (this.left) throw closedError(`consumer of group ${this.groupId}`);
+    if (offsets.length === 0) return;
+    for (const o of offsets) parseOffset(o.offset);
+    const foreign = offsets.filter((o) => !this.lifecycle.isActive(o));
+    if (foreign.length > 0) {
+      throw new BusError(BusErrorCode.NotAssigned, `member does not own ${foreign.map((o) => `${o.topic}[${o.partition}]`).join(', ')}`);
+    }
+    try {
+      await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+    } catch (err) {
+      throw mapKafkaError(err, `commit for group ${this.groupId}`);
+    }
+  }
+
+  stop(): Promise<void> {
+    if (this.stopped === null) this.stopped = this.shutdown();
+    return this.stopped;
+  }
+
+  // --- kafkajs events ------------------------------------------------------------------------
+
+  private onGroupJoin(payload: ConsumerGroupJoinEvent['payload']): void {
+    const partitions = Object.entries(payload.memberAssignment).flatMap(([topic, ps]) =>
+      ps.map((partition) => ({ topic, partition })),
+    );
+    const lost = this.memberId !== null && this.memberId !== payload.memberId;
+    this.memberId = payload.memberId;
+    const { retained, fresh } = this.lifecycle.assign(partitions, lost);
+    this.log.info(
+      { groupId: this.groupId, memberId: payload.memberId, partitions: partitions.length, fresh: fresh.length, lost },
+      'group joined',
+    );
+    // Before kafkajs's first fetch of this generation: fresh partitions wait for onAssigned,
+    // retained ones continue where this member got to, not at the group's committed offset.
+    for (const [topic, ps] of groupByTopic(fresh)) this.consumer.pause([{ topic, partitions: ps }]);
+    for (const { tp, position } of retained) this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(position) });
+    this.reconcile();
+  }
+
+  private onCrash(payload: ConsumerCrashEvent['payload']): void {
+    this.memberId = null;
+    this.lifecycle.loseAll();
+    this.reconcile();
+    if (!payload.restart) this.fail(mapKafkaError(payload.error, `consumer of group ${this.groupId}`));
+  }
+
+  // --- delivery -------------------------------------------------------------------------------
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const tp = { topic: batch.topic, partition: batch.partition };
+    // Not announced yet (or no longer): leave the offsets unresolved so nothing is skipped.
+    if (this.stopping || !this.lifecycle.isActive(tp) || payload.isStale() || batch.isEmpty()) return;
+    const guard = this.lifecycle.guard(tp);
+    const isStale = () => guard.isStale() || payload.isStale() || !payload.isRunning();
+    const delivered: PartitionBatch = {
+      topic: tp.topic,
+      partition: tp.partition,
+      records: batch.messages.map((m) => toConsumed(m, tp.topic, tp.partition)),
+      highWatermark: batch.highWatermark,
+      heartbeat: () => this.heartbeat(payload),
+      isStale,
+    };
+    const run = (async () => {
+      try {
+        await this.options.onBatch(delivered);
+      } catch (err) {
+        this.fail(handlerFailed('onBatch', err));
+        return;
+      }
+      const last = batch.lastOffset();
+      if (this.lifecycle.completed(tp, { isStale }, BigInt(last) + 1n)) payload.resolveOffset(last);
+    })();
+    this.inFlight = run;
+    try {
+      await run;
+    } finally {
+      this.inFlight = null;
+    }
+  }
+
+  private async heartbeat(payload: EachBatchPayload): Promise<void> {
+    try {
+      await payload.heartbeat();
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type !== undefined && REBALANCE_TYPES.has(type)) {
+        this.lifecycle.rebalancing();
+        return;
+      }
+      this.log.warn({ groupId: this.groupId, err: mapKafkaError(err, 'heartbeat') }, 'heartbeat failed');
+    }
+  }
+
+  // --- assignment -----------------------------------------------------------------------------
+
+  private reconcile(): void {
+    void this.lifecycleQueue
+      .run(() => this.lifecycle.reconcile())
+      .catch((err: unknown) => this.fail(err instanceof BusError && err.code !== BusErrorCode.HandlerFailed ? err : handlerFailed('partition assignment callback', err)));
+  }
+
+  private async describe(partitions: readonly TopicPartition[]): Promise<AssignedPartition[]> {
+    await this.admin.ready();
+    const out: AssignedPartition[] = [];
+    for (const [topic, ps] of groupByTopic(partitions)) {
+      try {
+        const [committed, watermarks] = await Promise.all([
+          this.admin.client.fetchOffsets({ groupId: this.groupId, topics: [topic] }),
+          this.admin.client.fetchTopicOffsets(topic),
+        ]);
+        const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, p.offset]));
+        const marksOf = new Map(watermarks.map((w) => [w.partition, w]));
+        for (const partition of ps) {
+          const c = committedOf.get(partition);
+          const marks = marksOf.get(partition);
+          out.push({
+            topic,
+            partition,
+            committedOffset: c === undefined || BigInt(c) < 0n ? null : c,
+            lowWatermark: marks?.low ?? '0',
+            highWatermark: marks?.high ?? '0',
+          });
+        }
+      } catch (err) {
+        throw mapKafkaError(err, `offsets of ${topic} for group ${this.groupId}`);
+      }
+    }
+    return out;
+  }
+
+  private activate(tp: TopicPartition, offset: bigint): void {
+    try {
+      this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(offset) });
+      this.consumer.resume([{ topic: tp.topic, partitions: [tp.partition] }]);
+    } catch (err) {
+      // Only when kafkajs is between a crash and its restart; the restart re-announces everything.
+      this.log.warn({ groupId: this.groupId, partition: keyOf(tp), err }, 'could not resume partition');
+    }
+  }
+
+  // --- stopping -------------------------------------------------------------------------------
+
+  private fail(error: IocError): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.log.error({ groupId: this.groupId, err: error }, 'consumer failed, stopping');
+    void this.stop();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping = true;
+    this.lifecycle.stop();
+    try {
+      this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+    } catch {
+      // Not running (never started, or crashed for good): nothing to pause.
+    }
+    if (this.inFlight !== null) await this.inFlight;
+    await this.lifecycleQueue.idle();
+    try {
+      // Still a member here, so onRevoked may commit.
+      await this.lifecycle.revokeAll(this.failure === undefined ? 'stopping' : 'lost');
+    } catch (err) {
+      this.failure ??= handlerFailed('onRevoked', err);
+    }
+    this.left = true;
+    try {
+      await this.consumer.disconnect();
+    } catch (err) {
+      this.log.warn({ groupId: this.groupId, err: mapKafkaError(err, 'leave group') }, 'leaving the group failed');
+    }
+    this.closedSignal.resolve(this.failure);
+  }
+}
+
+function groupByTopic(partitions: readonly TopicPartition[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const { topic, partition } of partitions) {
+    const list = out.get(topic);
+    if (list === undefined) out.set(topic, [partition]);
+    else list.push(partition);
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka } from 'kafkajs';
+import { BusError, BusErrorCode, closedError } from '../errors.js';
+import type { ConsumedRecord, PartitionOffsets } from '../ports.js';
+import { Connection } from './connection.js';
+import { mapKafkaError } from './errors.js';
+import { Batch, createCluster, READ_COMMITTED, type InternalCluster } from './internals.js';
+import type { ResolvedOptions } from './options.js';
+import { toConsumed } from './records.js';
+
+export interface Fetched {
+  partition: number;
+  records: ConsumedRecord[];
+  highWatermark: string;
+  /** Next offset to fetch: past every record returned, filtered ones (control, aborted) included. */
+  next: bigint;
+}
+
+/**
+ * Group-less reading: Fetch requests straight to each partition's leader, from offsets the caller
+ * keeps. Shared by scanToEnd/readToEnd and tails; one connection pool per bus.
+ */
+export class KafkaReader {
+  private readonly cluster: InternalCluster;
+  private readonly connection: Connection;
+
+  constructor(
+    kafka: Kafka,
+    private readonly options: ResolvedOptions,
+  ) {
+    this.cluster = createCluster(kafka);
+    this.connection = new Connection(
+      () => this.cluster.connect(),
+      () => this.cluster.disconnect(),
+    );
+  }
+
+  get closed(): boolean {
+    return this.connection.closed;
+  }
+
+  /** Connects and loads the topic's metadata; returns its partition ids. */
+  async prepare(topic: string): Promise<number[]> {
+    if (this.connection.closed) throw closedError('Kafka reader');
+    try {
+      await this.connection.open();
+      await this.cluster.addMultipleTargetTopics([topic]);
+      await this.cluster.refreshMetadataIfNecessary();
+    } catch (err) {
+      throw mapKafkaError(err, `read ${topic}`);
+    }
+    const partitions = this.cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId);
+    if (partitions.length === 0) throw new BusError(BusErrorCode.UnknownTopic, `topic ${topic} does not exist`);
+    return partitions.sort((a, b) => a - b);
+  }
+
+  async bounds(topic: string, partitions: readonly number[]): Promise<PartitionOffsets[]> {
+    const request = (fromBeginning: boolean) =>
+      this.cluster.fetchTopicsOffset([{ topic, partitions: partitions.map((partition) => ({ partition })), fromBeginning }]);
+    try {
+      const [low, high] = await Promise.all([request(true), request(false)]);
+      const lows = new Map(low[0]?.partitions.map((p) => [p.partition, p.offset]));
+      const highs = new Map(high[0]?.partitions.map((p) => [p.partition, p.offset]));
+      return partitions.map((partition) => {
+        const l = lows.get(partition);
+        const h = highs.get(partition);
+        if (l === undefined || h === undefined) {
+          throw new BusError(BusErrorCode.UnknownTopic, `topic ${topic} has no partition ${partition}`);
+        }
+        return { partition, low: l, high: h };
+      });
+    } catch (err) {
+      throw mapKafkaError(err, `offsets of ${topic}`);
+    }
+  }
+
+  /**
+   * One Fetch per leader of `positions`' partitions, run concurrently. A partition whose position fell
+   * out of the log (retention) restarts at the log start, as auto.offset.reset=earliest would.
+   */
+  async fetch(topic: string, positions: Map<number, bigint>, maxWaitMs: number): Promise<Fetched[]> {
+    const results = await Promise.all(
+      (await this.leaders(topic, [...positions.keys()])).map(([nodeId, partitions]) =>
+        this.fetchFrom(nodeId, topic, partitions, positions, maxWaitMs),
+      ),
+    );
+    return results.flat();
+  }
+
+  /** The partitions grouped by the broker leading them, from fresh enough metadata. */
+  async leaders(topic: string, partitions: number[]): Promise<Array<[number, number[]]>> {
+    await this.cluster.refreshMetadataIfNecessary();
+    return Object.entries(this.cluster.findLeaderForPartitions(topic, partitions)).map(([nodeId, ps]) => [Number(nodeId), ps]);
+  }
+
+  /** Runs `fn`, refreshing metadata and retrying on retriable failures, `retries` times at most. */
+  async withRetries<T>(what: string, fn: () => Promise<T>, retries = this.options.retry.retries): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const mapped = mapKafkaError(err, what);
+        if (!mapped.retriable || attempt >= retries || this.connection.closed) throw mapped;
+        await this.recover(err);
+        await sleep(Math.min(this.options.retry.initialRetryTimeMs * 2 ** attempt, this.options.retry.maxRetryTimeMs));
+      }
+    }
+  }
+
+  /** After a failed fetch: forget a dead connection, reload leaders. */
+  async recover(err: unknown): Promise<void> {
+    const e = err as { name?: string; host?: string; port?: number };
+    if (e.name === 'KafkaJSConnectionClosedError' && e.host !== undefined && e.port !== undefined) {
+      this.cluster.removeBroker({ host: e.host, port: e.port });
+    }
+    await this.cluster.refreshMetadata().catch(() => undefined);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+
+  async fetchFrom(
+    nodeId: number,
+    topic: string,
+    partitions: number[],
+    positions: Map<number, bigint>,
+    maxWaitMs: number,
+  ): Promise<Fetched[]> {
+    const broker = await this.cluster.findBroker({ nodeId });
+    let response;
+    try {
+      response = await broker.fetch({
+        maxWaitTime: maxWaitMs,
+        minBytes: 1,
+        maxBytes: this.options.consumer.maxBytes,
+        isolationLevel: READ_COMMITTED,
+        topics: [
+          {
+            topic,
+            partitions: partitions.map((partition) => ({
+              partition,
+              fetchOffset: String(positions.get(partition)!),
+              maxBytes: this.options.consumer.maxBytesPerPartition,
+            })),
+          },
+        ],
+      });
+    } catch (err) {
+      const e = err as { name?: string; partition?: number };
+      if (e.name !== 'KafkaJSOffsetOutOfRange' || e.partition === undefined) throw err;
+      const [bounds] = await this.bounds(topic, [e.partition]);
+      positions.set(e.partition, BigInt(bounds!.low));
+      return [];
+    }
+    const out: Fetched[] = [];
+    for (const { partitions: fetched } of response.responses) {
+      for (const data of fetched) {
+        const position = positions.get(data.partition)!;
+        const batch = new Batch(topic, String(position), data);
+        let next = position;
+        for (const raw of batch.rawMessages) {
+          const after = BigInt(raw.offset) + 1n;
+          if (after > next) next = after;
+        }
+        const records = batch.messages.map((m) => toConsumed(m, topic, data.partition));
+        out.push({ partition: data.partition, records, highWatermark: data.highWatermark, next });
+      }
+    }
+    return out;
+  }
+}
