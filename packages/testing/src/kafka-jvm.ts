@@ -1,0 +1,283 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestingError } from './errors.js';
+import { waitForMetadata } from './kafka-ready.js';
+import { freeLoopbackPorts } from './ports.js';
+
+export interface JvmBrokerOptions {
+  libsDir: string;
+  /** -Xmx for the broker JVM, e.g. '1g'. */
+  heap: string;
+  startTimeoutMs: number;
+  /** How long stop() waits after SIGTERM before SIGKILL. */
+  stopGraceMs: number;
+  /** Extra or overriding broker properties. */
+  properties?: Record<string, string | number | boolean>;
+}
+
+export interface JvmBroker {
+  brokers: string[];
+  /** Temporary folder with server.properties, the KRaft storage and broker.log; removed by stop(). */
+  workDir: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const BIND_ATTEMPTS = 3;
+
+/** Formats a fresh KRaft storage folder and runs a single-node broker+controller on free loopback ports. */
+export async function launchJvmBroker(options: JvmBrokerOptions): Promise<JvmBroker> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await launchOnce(options);
+    } catch (error) {
+      // Free ports are only free until someone else binds them; another broker starting next to us may win.
+      const lostPortRace = error instanceof TestingError && error.details?.['bindFailed'] === true;
+      if (!lostPortRace || attempt >= BIND_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function launchOnce(options: JvmBrokerOptions): Promise<JvmBroker> {
+  const workDir = await mkdtemp(join(tmpdir(), 'iocbus-kafka-'));
+  try {
+    const [brokerPort, controllerPort] = (await freeLoopbackPorts(2)) as [number, number];
+    const brokers = [`127.0.0.1:${brokerPort}`];
+    const serverProperties = join(workDir, 'server.properties');
+    const logFile = join(workDir, 'broker.log');
+    await writeFile(serverProperties, brokerProperties(join(workDir, 'data'), brokerPort, controllerPort, options.properties));
+    await writeFile(join(workDir, 'log4j2.properties'), log4jProperties(logFile));
+
+    const classPath = join(options.libsDir, '*');
+    const logging = `-Dlog4j2.configurationFile=${join(workDir, 'log4j2.properties')}`;
+    await runStorageFormat(classPath, logging, serverProperties, workDir);
+
+    const jvmOut = openSync(join(workDir, 'jvm.out'), 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(
+        'java',
+        [
+          `-Xmx${options.heap}`,
+          '-Xms128m',
+          '-XX:+ExitOnOutOfMemoryError',
+          '-Djava.awt.headless=true',
+          logging,
+          '-cp',
+          classPath,
+          'kafka.Kafka',
+          serverProperties,
+        ],
+        { cwd: workDir, stdio: ['ignore', jvmOut, jvmOut] },
+      );
+    } finally {
+      closeSync(jvmOut);
+    }
+    const running = trackJvm(child, workDir);
+    const ready = await waitForMetadata(brokers, options.startTimeoutMs, running.exited.then((code) => `JVM exited with ${code}`));
+    if (!ready.ok) {
+      const tail = await logTail(workDir);
+      await running.stop(options.stopGraceMs);
+      throw new TestingError('IOC_TESTING_KAFKA_START', `Kafka broker at ${brokers[0]} did not become ready: ${ready.reason}\n--- broker log tail (${workDir}) ---\n${tail}`, {
+        details: { bindFailed: /BindException|Address already in use/.test(tail) },
+      });
+    }
+    return {
+      brokers,
+      workDir,
+      pid: running.pid,
+      stop: () => running.stop(options.stopGraceMs),
+    };
+  } catch (error) {
+    await rm(workDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function brokerProperties(
+  dataDir: string,
+  brokerPort: number,
+  controllerPort: number,
+  overrides: Record<string, string | number | boolean> = {},
+): string {
+  const props: Record<string, string | number | boolean> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'controller.quorum.bootstrap.servers': `127.0.0.1:${controllerPort}`,
+    'log.dirs': dataDir,
+    // A single node cannot meet the default replication factor of 3: without these the internal topics are
+    // never created and kafkajs reports "group coordinator not available" (kafkajs #1752, #1630).
+    'offsets.topic.replication.factor': 1,
+    'offsets.topic.num.partitions': 1,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'transaction.state.log.num.partitions': 1,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    // Tests create every topic they use; an auto-created topic would hide a missing createTopics.
+    'auto.create.topics.enable': false,
+    'num.partitions': 1,
+    // Tests join groups constantly; the 3 s default delay would be paid on every first join.
+    'group.initial.rebalance.delay.ms': 0,
+    // Lets crash tests use short session timeouts so a killed member is noticed quickly.
+    'group.min.session.timeout.ms': 1_000,
+    'num.network.threads': 2,
+    'num.io.threads': 4,
+    ...overrides,
+  };
+  return `${Object.entries(props).map(([k, v]) => `${k}=${String(v)}`).join('\n')}\n`;
+}
+
+function log4jProperties(logFile: string): string {
+  return [
+    'status = warn',
+    'appender.file.type = File',
+    'appender.file.name = file',
+    `appender.file.fileName = ${logFile}`,
+    'appender.file.layout.type = PatternLayout',
+    'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+    'rootLogger.level = info',
+    'rootLogger.appenderRef.file.ref = file',
+    'logger.request.name = kafka.request.logger',
+    'logger.request.level = warn',
+    'logger.state.name = state.change.logger',
+    'logger.state.level = warn',
+    '',
+  ].join('\n');
+}
+
+/** A KRaft cluster id: 16 random bytes, base64url without padding, never starting with '-' (Kafka's Uuid rule). */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+function runStorageFormat(classPath: string, logging: string, serverProperties: string, workDir: string): Promise<void> {
+  const args = [logging, '-cp', classPath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', serverProperties, '--standalone'];
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const child = spawn('java', args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.on('error', (error) => reject(javaError(error)));
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new TestingError('IOC_TESTING_KAFKA_START', `kafka.tools.StorageTool format exited with ${code}:\n${output.trim()}`));
+    });
+  });
+}
+
+function javaError(error: Error): TestingError {
+  const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+  return new TestingError(
+    'IOC_TESTING_JAVA_MISSING',
+    missing ? 'java is not on PATH: Kafka 4 needs Java 17+ (apt-get install openjdk-17-jre-headless), or set KAFKA_BROKERS' : `could not run java: ${error.message}`,
+    { cause: error },
+  );
+}
+
+export async function logTail(workDir: string, lines = 40): Promise<string> {
+  const parts: string[] = [];
+  for (const file of ['broker.log', 'jvm.out']) {
+    const text = await readFile(join(workDir, file), 'utf8').catch(() => '');
+    if (text.trim()) parts.push(`[${file}]\n${text.trimEnd().split('\n').slice(-lines).join('\n')}`);
+  }
+  return parts.join('\n') || '(no output)';
+}
+
+interface RunningJvm {
+  pid: number;
+  exited: Promise<number | string>;
+  stop(graceMs: number): Promise<void>;
+}
+
+/** JVMs still running in this process; killed synchronously if the process exits without stopping them. */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
+
+/**
+ * Owns one broker JVM: the exit hook covers a normal or error exit of this process, and a detached watchdog
+ * covers the rest (SIGKILL, a signal without handler): it blocks reading a pipe from us, and when the pipe
+ * closes because we are gone, it terminates the JVM and removes the work folder.
+ */
+function trackJvm(child: ChildProcess, workDir: string): RunningJvm {
+  const exited = new Promise<number | string>((resolve, reject) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    child.once('error', (error) => reject(javaError(error)));
+  });
+  exited.catch(() => undefined);
+  if (child.pid === undefined) {
+    return { pid: -1, exited, stop: async () => void (await exited.catch(() => undefined)) };
+  }
+  const pid = child.pid;
+  installExitHook();
+  live.add(child);
+  void exited.then(
+    () => live.delete(child),
+    () => live.delete(child),
+  );
+
+  const watchdog = spawn(
+    'sh',
+    [
+      '-c',
+      'cat >/dev/null 2>&1; kill -TERM "$1" 2>/dev/null; i=0; ' +
+        'while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ' +
+        'kill -KILL "$1" 2>/dev/null; rm -rf "$2"',
+      'iocbus-kafka-watchdog',
+      String(pid),
+      workDir,
+    ],
+    { detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  watchdog.on('error', () => undefined);
+  // Neither the broker nor its watchdog may keep a test process alive; the hooks above clean up instead.
+  child.unref();
+  watchdog.unref();
+  (watchdog.stdin as Socket | null)?.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (graceMs: number): Promise<void> => {
+    stopping ??= (async () => {
+      child.ref();
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited.catch(() => undefined);
+        clearTimeout(timer);
+      }
+      live.delete(child);
+      if (watchdog.pid !== undefined) {
+        try {
+          process.kill(-watchdog.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      watchdog.stdin?.destroy();
+      await rm(workDir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  return { pid, exited, stop };
+}
