@@ -1,45 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createInProcessBus, type AppendedRecord, type BusRecord, type EventLog } from '@iocbus/bus';
+import { createInProcessBus, type BusRecord } from '@iocbus/bus';
 import { MicroBatcher, type BatcherOptions } from './batcher.js';
 import { GatewayError } from './errors.js';
+import { GatedLog } from './test-support.js';
 
 const TOPIC = 'batcher-test';
 
 function record(i: number, bytes = 10): BusRecord {
   return { key: `k${i % 7}`, value: Buffer.alloc(bytes, i % 256), headers: { n: String(i) } };
-}
-
-/** The in-process log with a hand on its throat: appends wait for release() or fail on fail(). */
-class GatedLog implements EventLog {
-  readonly sizes: number[] = [];
-  private gates: { release: () => void; fail: (err: unknown) => void }[] = [];
-  gated = false;
-
-  constructor(private readonly inner: EventLog) {}
-
-  async append(topic: string, records: readonly BusRecord[]): Promise<AppendedRecord[]> {
-    this.sizes.push(records.length);
-    if (this.gated) {
-      await new Promise<void>((release, fail) => this.gates.push({ release, fail }));
-    }
-    return this.inner.append(topic, records);
-  }
-
-  release(): void {
-    this.gated = false;
-    for (const g of this.gates.splice(0)) g.release();
-  }
-
-  failAll(err: unknown): void {
-    for (const g of this.gates.splice(0)) g.fail(err);
-  }
-
-  get waiting(): number {
-    return this.gates.length;
-  }
-
-  async close(): Promise<void> {}
 }
 
 async function setup(options: Partial<BatcherOptions> = {}) {

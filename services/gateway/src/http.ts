@@ -165,7 +165,7 @@ export function buildHttpApp(core: GatewayCore): FastifyInstance {
   );
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const err = fromFastify(error);
+    const err = fromFastify(error, mediaType(request));
     if (err.httpStatus >= 500 && err.code !== 'IOC_GATEWAY_SHUTTING_DOWN') {
       request.log.error({ err: error, code: err.code, url: request.url }, 'request failed');
     }
@@ -187,14 +187,14 @@ function unsupported(type: string, expected: string): GatewayError {
 }
 
 /** fastify's own errors (body limit, media type, framing) become ours; anything else is internal. */
-function fromFastify(error: FastifyError): GatewayError {
+function fromFastify(error: FastifyError, type: string): GatewayError {
   if (error instanceof GatewayError) return error;
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new GatewayError('IOC_GATEWAY_BODY_TOO_LARGE', `the body is larger than the limit: ${error.message}`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return unsupported(
-        '',
+        type,
         'expected application/cloudevents+json, application/cloudevents-batch+json, or application/json with ce-* headers',
       );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -73,6 +73,9 @@ export class Ingestor {
     const keys: string[] = [];
     const written: number[] = [];
     const waiting: { index: number; acked: Promise<boolean> }[] = [];
+    // A second copy within this request shares the fate of the first.
+    const inThisRequest = new Set<string>();
+    const copies: number[] = [];
 
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i] as Candidate;
@@ -91,6 +94,11 @@ export class Ingestor {
         results[i] = { id: event.id, source: event.source, status: 'duplicate' };
         continue;
       }
+      if (inThisRequest.has(key)) {
+        copies.push(i);
+        results[i] = { id: event.id, source: event.source, status: 'duplicate' };
+        continue;
+      }
       const pending = this.writing.get(key);
       if (pending !== undefined) {
         waiting.push({ index: i, acked: pending });
@@ -99,6 +107,7 @@ export class Ingestor {
       }
       records.push(toKafkaRecord(event));
       keys.push(key);
+      inThisRequest.add(key);
       written.push(i);
       results[i] = { id: event.id, source: event.source, status: 'accepted' };
     }
@@ -122,7 +131,7 @@ export class Ingestor {
         await this.withinTimeout(write);
       } catch (err) {
         failure = toGatewayError(err);
-        for (const i of written) results[i] = failed(results[i] as EventResult, failure);
+        for (const i of [...written, ...copies]) results[i] = failed(results[i] as EventResult, failure);
       }
     }
     if (waiting.length > 0) {
