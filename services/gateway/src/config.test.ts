@@ -78,3 +78,27 @@ test('a missing key file and an unreadable config file are problems too', () => 
       /auth\.keysFile: cannot read \/x/.test(err.problems[1] ?? ''),
   );
 });
+
+test('nested settings are reachable from the environment, and TLS files are read with the rest', () => {
+  const env = {
+    KAFKA_BROKERS: 'h:1',
+    IOCBUS_GATEWAY__AUTH__KEYS_FILE: '/etc/keys.json',
+    IOCBUS_GATEWAY__GRPC__TLS__CERT_FILE: '/tls/cert.pem',
+    IOCBUS_GATEWAY__GRPC__TLS__KEY_FILE: '/tls/key.pem',
+    IOCBUS_GATEWAY__GRPC__TLS__CLIENT_CA_FILE: '/tls/missing-ca.pem',
+    IOCBUS_GATEWAY__LIMITS__RATE__BURST: '50',
+  };
+  const bytes = (f: string): Buffer => {
+    if (f === '/tls/missing-ca.pem') throw new Error('ENOENT');
+    return Buffer.from(f);
+  };
+  assert.throws(
+    () => loadConfig(env, readFile, bytes),
+    (err: unknown) => err instanceof ConfigError && err.problems.length === 1 && /grpc\.tls\.clientCaFile: cannot read/.test(err.problems[0] ?? ''),
+  );
+  const { config, grpcTls } = loadConfig({ ...env, IOCBUS_GATEWAY__GRPC__TLS__CLIENT_CA_FILE: '/tls/ca.pem' }, readFile, bytes);
+  assert.equal(config.limits.rate.burst, 50);
+  assert.equal(config.limits.rate.eventsPerSecond, 5000);
+  assert.equal(grpcTls?.clientCa?.toString(), '/tls/ca.pem');
+  assert.throws(() => loadConfig({ ...env, IOCBUS_GATEWAY__GRPC: 'x' }, readFile, bytes), /IOCBUS_GATEWAY__GRPC: grpc is a section/);
+});

@@ -96,7 +96,10 @@ export const gatewayConfigSchema = z.object({
   limits: z
     .object({
       maxBatchEvents: int(1, 10_000).default(1000),
-      rate: rateSchema.default({ eventsPerSecond: 5000, burst: 10_000 }),
+      /** Per API key unless its entry says otherwise; counted in events. */
+      rate: z
+        .object({ eventsPerSecond: z.coerce.number().positive().default(5000), burst: int(1).default(10_000) })
+        .prefault({}),
     })
     .prefault({}),
   dedup: z
@@ -127,6 +130,8 @@ export class ConfigError extends Error {
 export interface LoadedConfig {
   config: GatewayConfig;
   apiKeys: ApiKeyEntry[];
+  /** Contents of the grpc.tls files, read with the rest so a missing file is one more reported problem. */
+  grpcTls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
 }
 
 function path(segments: readonly PropertyKey[]): string {
@@ -154,23 +159,32 @@ export function configInputFromEnv(
       problems.push(`IOCBUS_GATEWAY_CONFIG: cannot read ${file}: ${(err as Error).message}`);
     }
   }
-  const shape = gatewayConfigSchema.shape;
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('IOCBUS_GATEWAY__') || value === undefined) continue;
     const parts = name.slice('IOCBUS_GATEWAY__'.length).split('__');
-    const section = Object.keys(shape).find((s) => s.toLowerCase() === parts[0]?.toLowerCase());
-    if (section === undefined || parts.length !== 2) {
-      problems.push(`${name}: not a known setting (expected IOCBUS_GATEWAY__<SECTION>__<FIELD>)`);
-      continue;
+    let shape: Record<string, unknown> = gatewayConfigSchema.shape;
+    let target = input;
+    const path: string[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const wanted = (parts[i] as string).toLowerCase().replace(/_/g, '');
+      const field = Object.keys(shape).find((f) => f.toLowerCase() === wanted);
+      if (field === undefined) {
+        problems.push(`${name}: not a known setting${path.length > 0 ? ` of ${path.join('.')}` : ''} (IOCBUS_GATEWAY__<SECTION>__<FIELD>)`);
+        break;
+      }
+      path.push(field);
+      const inner = objectShape(shape[field]);
+      if (i === parts.length - 1) {
+        if (inner !== undefined) problems.push(`${name}: ${path.join('.')} is a section, not a setting`);
+        else target[field] = field === 'brokers' ? value.split(',').map((b) => b.trim()).filter(Boolean) : value;
+      } else if (inner === undefined) {
+        problems.push(`${name}: ${path.join('.')} has no settings below it`);
+        break;
+      } else {
+        target = (target[field] ??= {}) as Record<string, unknown>;
+        shape = inner;
+      }
     }
-    const target = (input[section] ??= {}) as Record<string, unknown>;
-    const sectionShape = unwrapShape(shape[section as keyof typeof shape]);
-    const field = Object.keys(sectionShape).find((f) => f.toLowerCase() === parts[1]?.toLowerCase().replace(/_/g, ''));
-    if (field === undefined) {
-      problems.push(`${name}: not a known setting of ${section}`);
-      continue;
-    }
-    target[field] = field === 'brokers' ? value.split(',').map((b) => b.trim()).filter(Boolean) : value;
   }
   if (env.KAFKA_BROKERS !== undefined && env.KAFKA_BROKERS !== '') {
     const kafka = (input.kafka ??= {}) as Record<string, unknown>;
@@ -179,14 +193,14 @@ export function configInputFromEnv(
   return input;
 }
 
-function unwrapShape(schema: z.ZodType): Record<string, unknown> {
-  let s: unknown = schema;
-  while (s !== null && typeof s === 'object' && !('shape' in s) && 'unwrap' in s) s = (s as { unwrap(): unknown }).unwrap();
-  if (s === null || typeof s !== 'object' || !('shape' in s)) {
-    const inner = (s as { def?: { innerType?: unknown } }).def?.innerType;
-    return inner !== undefined ? unwrapShape(inner as z.ZodType) : {};
+/** The fields of an object schema, seen through optional/default/prefault wrappers; undefined for leaves. */
+function objectShape(schema: unknown): Record<string, unknown> | undefined {
+  let s = schema as { shape?: Record<string, unknown>; def?: { innerType?: unknown; type?: string } } | undefined;
+  for (let depth = 0; s !== undefined && depth < 8; depth++) {
+    if (s.def?.type === 'object' && s.shape !== undefined) return s.shape;
+    s = s.def?.innerType as typeof s;
   }
-  return (s as { shape: Record<string, unknown> }).shape;
+  return undefined;
 }
 
 /** Validates a config object and loads its key file, collecting every problem before failing. */
@@ -194,6 +208,7 @@ export function resolveConfig(
   input: unknown,
   readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
   earlier: readonly string[] = [],
+  readBytes: (file: string) => Buffer = (f) => readFileSync(f),
 ): LoadedConfig {
   const problems = [...earlier];
   const parsed = gatewayConfigSchema.safeParse(input);
@@ -216,16 +231,33 @@ export function resolveConfig(
       problems.push(`auth.keysFile: cannot read ${keysFile}: ${(err as Error).message}`);
     }
   }
+  let grpcTls: LoadedConfig['grpcTls'];
+  const tls = parsed.success ? parsed.data.grpc.tls : undefined;
+  if (tls !== undefined) {
+    const read = (field: string, file: string): Buffer | undefined => {
+      try {
+        return readBytes(file);
+      } catch (err) {
+        problems.push(`grpc.tls.${field}: cannot read ${file}: ${(err as Error).message}`);
+        return undefined;
+      }
+    };
+    const cert = read('certFile', tls.certFile);
+    const key = read('keyFile', tls.keyFile);
+    const clientCa = tls.clientCaFile === undefined ? undefined : read('clientCaFile', tls.clientCaFile);
+    if (cert !== undefined && key !== undefined) grpcTls = { cert, key, ...(clientCa === undefined ? {} : { clientCa }) };
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return { config: parsed.data, apiKeys };
+  return { config: parsed.data, apiKeys, ...(grpcTls === undefined ? {} : { grpcTls }) };
 }
 
 /** What main.ts calls: environment (and the file it names) → validated config, or every problem at once. */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
+  readBytes: (file: string) => Buffer = (f) => readFileSync(f),
 ): LoadedConfig {
   const problems: string[] = [];
   const input = configInputFromEnv(env, readFile, problems);
-  return resolveConfig(input, readFile, problems);
+  return resolveConfig(input, readFile, problems, readBytes);
 }

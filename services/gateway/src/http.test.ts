@@ -142,7 +142,7 @@ const silentLog: EventLog = {
 };
 
 test('when the log does not acknowledge, the answer is 503 with Retry-After within the produce timeout', async (t) => {
-  const { send } = await setup(t, silentLog, { kafka: { produceTimeoutMs: 300 } });
+  const { send } = await setup(t, silentLog, { kafka: { produceTimeoutMs: 300 }, shutdown: { timeoutMs: 300 } });
   const started = performance.now();
   const res = await send('/v1/events:batch', [sampleEvent(), sampleEvent()]);
   const elapsed = performance.now() - started;

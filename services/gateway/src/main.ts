@@ -1,0 +1,82 @@
+/**
+ * The gateway process: configuration (every problem reported before any socket opens), Kafka, signals.
+ * Everything else is built by createGateway in app.ts, which tests drive in-process.
+ *
+ *   KAFKA_BROKERS=127.0.0.1:9092 IOCBUS_GATEWAY__AUTH__KEYS_FILE=keys.json node --import tsx services/gateway/src/main.ts
+ */
+import { createKafkaBus, type BusLogger } from '@iocbus/bus';
+import { createLogger, createRegistry, type Logger } from '@iocbus/telemetry';
+import { createGateway } from './app.js';
+import { ConfigError, loadConfig, type LoadedConfig } from './config.js';
+
+function busLogger(log: Logger): BusLogger {
+  return {
+    debug: (obj, msg) => log.debug(obj, msg),
+    info: (obj, msg) => log.info(obj, msg),
+    warn: (obj, msg) => log.warn(obj, msg),
+    error: (obj, msg) => log.error(obj, msg),
+  };
+}
+
+async function main(): Promise<void> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  const { config, apiKeys, grpcTls } = loaded;
+  const logger = createLogger({ service: 'gateway', level: config.log.level });
+  if (apiKeys.length === 0) logger.warn({ keysFile: config.auth.keysFile }, 'no API keys configured: every publish will get 401');
+
+  const bus = createKafkaBus({
+    brokers: config.kafka.brokers,
+    clientId: config.kafka.clientId,
+    logger: busLogger(logger.child({ component: 'kafka' })),
+    clientLogLevel: 'warn',
+  });
+  const topic = config.kafka.topic;
+  let topicReady = false;
+  // The probe also creates the topic the first time Kafka answers, so the gateway may start before Kafka.
+  const probe = async (): Promise<void> => {
+    if (!topicReady) {
+      await bus.admin.ensureTopics([{ name: topic, partitions: config.kafka.partitions }]);
+      topicReady = true;
+    }
+    await bus.admin.partitionCount(topic);
+  };
+
+  const gateway = createGateway({
+    config,
+    apiKeys,
+    eventLog: bus.log,
+    probe,
+    logger,
+    registry: createRegistry(),
+    ...(grpcTls === undefined ? {} : { grpcTls }),
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    void (async () => {
+      await gateway.close();
+      await bus.close().catch((err: unknown) => logger.warn({ err }, 'kafka client did not close cleanly'));
+      logger.info('stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  await gateway.listen();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`gateway failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
