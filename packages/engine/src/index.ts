@@ -27,3 +27,20 @@ export { RELATIVE_ACCURACY, Sketch } from './sketch.js';
 export { SNAPSHOT_FORMAT_VERSION } from './snapshot.js';
 export { VN_OFFSET_SEC, WINDOW_KINDS, type WindowKind } from './time.js';
 export { EngineConfigError, EngineDecodeError } from './errors.js';
+export {
+  PROGRESS_FORMAT_VERSION,
+  PROGRESS_KEY_SUFFIX,
+  PROGRESS_MAX_SOURCES,
+  boundSources,
+  decodePartialRecord,
+  decodeProgress,
+  encodePartialRecordValue,
+  encodeProgress,
+  parsePartialRecordKey,
+  partialRecordKey,
+  progressRecordKey,
+  type PartialRecord,
+  type PartialRecordKey,
+  type PartitionProgress,
+  type SourceProgress,
+} from './partial-record.js';
