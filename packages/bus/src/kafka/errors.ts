@@ -47,7 +47,11 @@ const UNREACHABLE = new Set([
 function rootOf(err: unknown): KafkaJsErrorLike {
   let e = err as KafkaJsErrorLike;
   for (let depth = 0; depth < 8 && e !== null && typeof e === 'object'; depth++) {
-    if (e.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause !== undefined) e = e.cause as KafkaJsErrorLike;
+    // kafkajs's retrier wraps the failure that stopped it (e.g. a connection refused while a broker restarts)
+    // in KafkaJSNonRetriableError; the wrapped error says whether retrying later can help.
+    if ((e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSNonRetriableError') && e.cause !== undefined) {
+      e = e.cause as KafkaJsErrorLike;
+    }
     else if (Array.isArray(e.errors) && e.errors.length > 0) e = e.errors[0] as KafkaJsErrorLike;
     else break;
   }
