@@ -3,8 +3,8 @@
  * (in-process: in memory; Kafka: against the real broker). Only what both guarantee is asserted.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, test, type TestContext } from 'node:test';
+import { uniqueName, waitFor } from '@iocbus/testing';
 import { BusError, BusErrorCode } from './errors.js';
 import { partitionForKey } from './murmur2.js';
 import type {
@@ -29,32 +29,14 @@ export interface ContractTarget {
   settleMs: number;
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 20_000,
-  intervalMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
-
 export function makeRecords(count: number, prefix = 'dossier'): BusRecord[] {
+  // Recent timestamps: Kafka's time retention (7 days by default) goes by record timestamps.
+  const base = Date.now() - 60_000;
   return Array.from({ length: count }, (_, i) => ({
     key: `${prefix}-${i % 37}`,
     value: Buffer.from(`value-${i}`),
     headers: { ce_id: `id-${i}`, ce_type: 'vn.gov.tthc.dossier.received' },
-    timestamp: 1_750_000_000_000 + i,
+    timestamp: base + i,
   }));
 }
 
@@ -186,7 +168,7 @@ export function runContract(target: ContractTarget): void {
       await bus.log.append(topic, makeRecords(60));
       const rec = new Recorder();
       const consumer = await rec.join(bus, uniqueName('group'), [topic]);
-      await waitFor(() => rec.records.length === 60, '60 records');
+      await waitFor(() => rec.records.length === 60, { message: '60 records', timeoutMs: target.settleMs });
       assert.equal(rec.assigned.length, 1);
       assert.deepEqual(rec.assigned[0]!.map((p) => p.partition).sort(), [0, 1, 2]);
       for (const p of rec.assigned[0]!) {
@@ -207,7 +189,7 @@ export function runContract(target: ContractTarget): void {
       await bus.log.append(topic, makeRecords(30));
       const first = new Recorder();
       await first.join(bus, group, [topic]);
-      await waitFor(() => first.records.length === 30, 'first 30');
+      await waitFor(() => first.records.length === 30, { message: 'first 30', timeoutMs: target.settleMs });
       const ends = await bus.source.endOffsets(topic);
       await first.consumer.commit([{ topic, partition: 0, offset: ends[0]!.high }]);
       await first.consumer.stop();
@@ -215,13 +197,13 @@ export function runContract(target: ContractTarget): void {
       await bus.log.append(topic, makeRecords(20, 'second'));
       const second = new Recorder();
       await second.join(bus, group, [topic]);
-      await waitFor(() => second.assigned.length === 1, 'assignment');
+      await waitFor(() => second.assigned.length === 1, { message: 'assignment', timeoutMs: target.settleMs });
       const byPartition = new Map(second.assigned[0]!.map((p) => [p.partition, p]));
       assert.equal(byPartition.get(0)!.committedOffset, ends[0]!.high);
       assert.equal(byPartition.get(1)!.committedOffset, null, 'partition 1 was never committed');
       const all = await bus.source.readToEnd(topic);
       const expected = all.filter((r) => r.partition === 1 || BigInt(r.offset) >= BigInt(ends[0]!.high));
-      await waitFor(() => second.records.length === expected.length, `${expected.length} records`);
+      await waitFor(() => second.records.length === expected.length, { message: `${expected.length} records` });
       assert.deepEqual(ids(second.records), ids(expected));
       await second.consumer.stop();
     });
@@ -231,13 +213,13 @@ export function runContract(target: ContractTarget): void {
       const appended = await bus.log.append(topic, makeRecords(40));
       const rec = new Recorder((p) => (p.partition === 0 ? { offset: '5' } : 'latest'));
       await rec.join(bus, uniqueName('group'), [topic]);
-      await waitFor(() => rec.assigned.length === 1, 'assignment');
+      await waitFor(() => rec.assigned.length === 1, { message: 'assignment', timeoutMs: target.settleMs });
       const later = await bus.log.append(topic, makeRecords(10, 'later'));
       const expected = [
         ...appended.filter((a) => a.partition === 0 && BigInt(a.offset) >= 5n),
         ...later,
       ].length;
-      await waitFor(() => rec.records.length === expected, `${expected} records`);
+      await waitFor(() => rec.records.length === expected, { message: `${expected} records` });
       assert.ok(rec.records.filter((r) => r.partition === 0).every((r) => BigInt(r.offset) >= 5n));
       assert.ok(rec.records.filter((r) => r.partition === 1).every((r) => r.key.startsWith('later')));
       await rec.consumer.stop();
@@ -247,7 +229,7 @@ export function runContract(target: ContractTarget): void {
       const { bus, topic } = await setup(t, 1);
       const rec = new Recorder();
       await rec.join(bus, uniqueName('group'), [topic]);
-      await waitFor(() => rec.owned().length === 1, 'ownership');
+      await waitFor(() => rec.owned().length === 1, { message: 'ownership', timeoutMs: target.settleMs });
       await assert.rejects(
         rec.consumer.commit([{ topic, partition: 7, offset: '0' }]),
         (err: unknown) => err instanceof BusError && err.code === BusErrorCode.NotAssigned,
@@ -264,23 +246,19 @@ export function runContract(target: ContractTarget): void {
       const a = new Recorder();
       const b = new Recorder();
       await a.join(bus, group, [topic]);
-      await waitFor(() => a.owned().length === 4, 'a owns all 4');
+      await waitFor(() => a.owned().length === 4, { message: 'a owns all 4', timeoutMs: target.settleMs });
       await b.join(other, group, [topic]);
-      await waitFor(
-        () => a.owned().length > 0 && b.owned().length > 0 && a.owned().length + b.owned().length === 4,
-        'a and b split the partitions',
-        target.settleMs,
-      );
+      await waitFor(() => a.owned().length > 0 && b.owned().length > 0 && a.owned().length + b.owned().length === 4, { message: 'a and b split the partitions', timeoutMs: target.settleMs });
       assert.deepEqual([...a.owned(), ...b.owned()].sort(), [0, 1, 2, 3].map((p) => keyOf({ topic, partition: p })).sort());
       assert.ok(a.revoked.some((r) => r.reason === 'revoked'), 'a was told which partitions left it');
 
       await bus.log.append(topic, makeRecords(80));
-      await waitFor(() => a.records.length + b.records.length === 80, '80 records between them', target.settleMs);
+      await waitFor(() => a.records.length + b.records.length === 80, { message: '80 records between them', timeoutMs: target.settleMs });
       assert.ok(a.records.length > 0 && b.records.length > 0, 'both members consumed');
       assert.deepEqual(ids([...a.records, ...b.records]), ids(await bus.source.readToEnd(topic)));
 
       await b.consumer.stop();
-      await waitFor(() => a.owned().length === 4, 'a owns all 4 again', target.settleMs);
+      await waitFor(() => a.owned().length === 4, { message: 'a owns all 4 again', timeoutMs: target.settleMs });
       await a.consumer.stop();
     });
 
@@ -309,9 +287,9 @@ export function runContract(target: ContractTarget): void {
       await bus.log.append(topic, makeRecords(50));
       const b = new Recorder();
       await b.join(other, group, [topic]);
-      await waitFor(() => a.owned().length === 1 && b.owned().length === 1, 'split', target.settleMs);
+      await waitFor(() => a.owned().length === 1 && b.owned().length === 1, { message: 'split', timeoutMs: target.settleMs });
       await bus.log.append(topic, makeRecords(50, 'more'));
-      await waitFor(() => a.records.length + b.records.length >= 100, 'all records', target.settleMs);
+      await waitFor(() => a.records.length + b.records.length >= 100, { message: 'all records', timeoutMs: target.settleMs });
       await b.consumer.stop();
       await a.consumer.stop();
       for (const rec of [a, b]) {
@@ -345,10 +323,10 @@ export function runContract(target: ContractTarget): void {
         },
       });
       const b = await bus.source.tail({ topic, from: 'latest', onBatch: async (batch) => void seenB.push(...batch.records) });
-      await waitFor(() => caughtUpAt >= 0, 'caught up');
+      await waitFor(() => caughtUpAt >= 0, { message: 'caught up', timeoutMs: target.settleMs });
       assert.equal(caughtUpAt, 30);
       await bus.log.append(topic, makeRecords(12, 'new'));
-      await waitFor(() => seenA.length === 42 && seenB.length === 12, 'tails see new records');
+      await waitFor(() => seenA.length === 42 && seenB.length === 12, { message: 'tails see new records', timeoutMs: target.settleMs });
       assert.ok(seenB.every((r) => r.key.startsWith('new')));
       await a.stop();
       await b.stop();
@@ -360,7 +338,7 @@ export function runContract(target: ContractTarget): void {
       await bus.log.append(topic, makeRecords(10));
       const seen: ConsumedRecord[] = [];
       const tail = await bus.source.tail({ topic, from: new Map([[0, '7']]), onBatch: async (b) => void seen.push(...b.records) });
-      await waitFor(() => seen.length === 3, '3 records');
+      await waitFor(() => seen.length === 3, { message: '3 records', timeoutMs: target.settleMs });
       assert.deepEqual(seen.map((r) => r.offset), ['7', '8', '9']);
       await tail.stop();
     });

@@ -14,7 +14,11 @@ export interface BusRecord {
   key: string;
   value: Buffer;
   headers: Headers;
-  /** Milliseconds since the epoch; the adapter sets "now" when absent. */
+  /**
+   * Milliseconds since the epoch; the adapter sets "now" when absent. Leave it out unless it is
+   * the append time: Kafka's time retention goes by it, so an event time older than the topic's
+   * retention.ms (7 days by default) gets the record deleted soon after it is written.
+   */
   timestamp?: number;
 }
 

@@ -3,7 +3,7 @@ import type { BusRecord, ConsumedRecord } from '../ports.js';
 export interface LogPolicy {
   /** Keep only the latest record per key (cleanup.policy=compact). */
   compact: boolean;
-  /** Drop records appended longer ago than this; -1 keeps them forever. */
+  /** Drop records whose timestamp is older than this (Kafka's retention.ms); -1 keeps them forever. */
   retentionMs: number;
 }
 
@@ -20,7 +20,8 @@ const MIN_HEAD_TO_RECLAIM = 4096;
 export class PartitionLog {
   private records: ConsumedRecord[] = [];
   private offsets: number[] = [];
-  private appendedAt: number[] = [];
+  /** Running maximum of record timestamps: like a Kafka segment, a record expires with the newest before it. */
+  private expiresBy: number[] = [];
   private head = 0;
   private readonly latestByKey = new Map<string, number>();
   private superseded = 0;
@@ -44,7 +45,7 @@ export class PartitionLog {
       timestamp: record.timestamp ?? now,
     });
     this.offsets.push(offset);
-    this.appendedAt.push(now);
+    this.expiresBy.push(Math.max(record.timestamp ?? now, this.expiresBy[this.expiresBy.length - 1] ?? -Infinity));
     if (this.policy.compact) {
       if (this.latestByKey.has(record.key)) this.superseded++;
       this.latestByKey.set(record.key, offset);
@@ -69,7 +70,7 @@ export class PartitionLog {
   private expire(now: number): void {
     if (this.policy.retentionMs < 0) return;
     const cutoff = now - this.policy.retentionMs;
-    while (this.head < this.records.length && this.appendedAt[this.head]! < cutoff) {
+    while (this.head < this.records.length && this.expiresBy[this.head]! < cutoff) {
       const record = this.records[this.head]!;
       if (this.policy.compact) {
         if (this.latestByKey.get(record.key) === this.offsets[this.head]) this.latestByKey.delete(record.key);
@@ -90,16 +91,16 @@ export class PartitionLog {
   private keep(live: (record: ConsumedRecord, offset: number) => boolean): void {
     const records: ConsumedRecord[] = [];
     const offsets: number[] = [];
-    const appendedAt: number[] = [];
+    const expiresBy: number[] = [];
     for (let i = this.head; i < this.records.length; i++) {
       if (!live(this.records[i]!, this.offsets[i]!)) continue;
       records.push(this.records[i]!);
       offsets.push(this.offsets[i]!);
-      appendedAt.push(this.appendedAt[i]!);
+      expiresBy.push(this.expiresBy[i]!);
     }
     this.records = records;
     this.offsets = offsets;
-    this.appendedAt = appendedAt;
+    this.expiresBy = expiresBy;
     this.head = 0;
   }
 }

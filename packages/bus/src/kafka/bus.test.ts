@@ -1,17 +1,17 @@
+import { after, before } from 'node:test';
+import { startKafka, type KafkaBroker } from '@iocbus/testing';
 import { runContract } from '../contract.suite.js';
 import { createKafkaBus } from './bus.js';
+import { testBusOptions } from './test-support.js';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
+let broker: KafkaBroker;
+before(async () => {
+  broker = await startKafka();
+});
+after(() => broker?.stop());
 
 runContract({
   name: 'kafka',
-  open: () =>
-    createKafkaBus({
-      brokers,
-      clientId: 'bus-contract',
-      replicationFactor: 1,
-      clientLogLevel: 'warn',
-      consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 10_000, maxWaitTimeMs: 100 },
-    }),
+  open: () => createKafkaBus(testBusOptions(broker.brokers)),
   settleMs: 30_000,
 });
