@@ -76,6 +76,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       setServing();
     },
   });
+  const produceLog = logger.child({ component: 'producer' });
   const batcher = new MicroBatcher({
     log: deps.eventLog,
     topic: config.kafka.topic,
@@ -92,6 +93,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         health.report(true);
       },
       failed: (records, seconds, err) => {
+        // One line per failed produce request (not per event): the fate of those events is decided here.
+        produceLog.warn({ err, records }, 'produce request failed');
         metrics.batchSize.observe(records);
         metrics.produceDuration.observe({ outcome: 'failed' }, seconds);
         health.report(false, err);
