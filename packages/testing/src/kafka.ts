@@ -28,6 +28,8 @@ export interface StartKafkaOptions {
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL; default 10 s. */
   stopGraceMs?: number;
+  /** Extra JVM options for a JVM broker, e.g. ['-XX:+UseSerialGC'] (ignored by the other sources). */
+  jvmOptions?: string[];
   /** Extra or overriding server.properties for a JVM broker (ignored by the other sources). */
   brokerProperties?: Record<string, string | number | boolean>;
   /** Receives the "kafka broker … at …" line and progress notes; default: a line on stderr. */
@@ -98,6 +100,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
         startTimeoutMs,
         stopGraceMs: options.stopGraceMs ?? 10_000,
         ...(options.brokerProperties === undefined ? {} : { properties: options.brokerProperties }),
+        ...(options.jvmOptions === undefined ? {} : { jvmOptions: options.jvmOptions }),
       });
       log(`kafka broker ${version} (${source}) at ${jvm.brokers.join(',')}`);
       return { brokers: jvm.brokers, version, source, pid: jvm.pid, workDir: jvm.workDir, stop: jvm.stop };
