@@ -35,7 +35,7 @@ export function makeRecords(count: number, prefix = 'dossier'): BusRecord[] {
   return Array.from({ length: count }, (_, i) => ({
     key: `${prefix}-${i % 37}`,
     value: Buffer.from(`value-${i}`),
-    headers: { ce_id: `id-${i}`, ce_type: 'vn.gov.tthc.dossier.received' },
+    headers: { ce_id: `${prefix}-${i}`, ce_type: 'vn.gov.tthc.dossier.received' },
     timestamp: base + i,
   }));
 }
