@@ -1,0 +1,160 @@
+/**
+ * The aggregator over the in-process bus (the embedded mode's transport): results equal the one-engine
+ * reference, a restart resumes from checkpoints with the same numbers, duplicates and poison records do
+ * not disturb the counts, and the group offset never passes a written checkpoint.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { createInProcessBus, InProcessBroker, type InProcessBus } from '@iocbus/bus';
+import { loadSampleCatalog } from '@iocbus/catalog/file';
+import { decodePartialRecord } from '@iocbus/engine';
+import { toKafkaRecord } from '@iocbus/events';
+import { createLogger, createRegistry } from '@iocbus/telemetry';
+import { waitFor } from '@iocbus/testing';
+import { createAggregator, type Aggregator, type AggregatorHooks } from './aggregator.js';
+import { decodeCheckpoint } from './checkpoint.js';
+import type { AggregatorConfig } from './config.js';
+import { DLQ_HEADER } from './dead-letter.js';
+import { canonicalValues, eventRecords, readPartials, referencePartials, testConfig } from './test-support.js';
+import { workload } from './workload.js';
+
+const catalog = await loadSampleCatalog();
+const NOW = Date.now();
+const clock = () => NOW;
+
+function start(t: TestContext, bus: InProcessBus, config: AggregatorConfig, hooks: AggregatorHooks = {}): Aggregator {
+  const aggregator = createAggregator({
+    config,
+    log: bus.log,
+    source: bus.source,
+    admin: bus.admin,
+    catalog,
+    logger: createLogger({ service: 'aggregator', level: 'silent' }),
+    registry: createRegistry({ defaultMetrics: false }),
+    clock,
+    hooks,
+  });
+  t.after(() => aggregator.stop());
+  return aggregator;
+}
+
+async function settled(bus: InProcessBus, config: AggregatorConfig, expected: string[]): Promise<void> {
+  await waitFor(async () => {
+    const { partials } = await readPartials(bus.source, config.topics.partials);
+    assert.deepEqual(canonicalValues(partials, NOW), expected);
+    return true;
+  }, { timeoutMs: 15_000, message: 'partials to equal the reference' });
+}
+
+test('partials published from all partitions merge into the one-engine reference', async (t) => {
+  const bus = createInProcessBus();
+  const config = testConfig('agg-a');
+  const events = workload(400, { catalog, nowMs: NOW, seed: 7 });
+  const aggregator = start(t, bus, config);
+  await aggregator.start();
+  await bus.log.append(config.topics.events, eventRecords(events));
+  const expected = canonicalValues(referencePartials(events, catalog, NOW, config.engine.allowedLatenessMs), NOW);
+  assert.ok(expected.length > 100);
+  await settled(bus, config, expected);
+
+  const { progress } = await readPartials(bus.source, config.topics.partials);
+  const ends = await bus.source.endOffsets(config.topics.events);
+  await waitFor(async () => {
+    const p = (await readPartials(bus.source, config.topics.partials)).progress;
+    return ends.every((e) => p.get(e.partition)?.offset === e.high);
+  }, { message: 'progress to reach the end of every input partition' });
+  assert.equal(progress.size, config.topics.eventsPartitions);
+  const p0 = [...progress.values()][0]!;
+  assert.equal(p0.inputPartitions, config.topics.eventsPartitions);
+  assert.ok(p0.sources.length > 0 && p0.watermarkMs !== null && p0.watermarkMs < NOW);
+  const status = aggregator.status();
+  assert.equal(status.ready, true);
+  assert.equal(status.partitions.length, 4);
+  assert.ok(status.appliedTotal < events.length, 'duplicates in the workload are not applied');
+});
+
+test('a restarted aggregator resumes from its checkpoints and republishes the same values', async (t) => {
+  const broker = new InProcessBroker();
+  const config = testConfig('agg-b');
+  const events = workload(300, { catalog, nowMs: NOW, seed: 11 });
+  const expected = canonicalValues(referencePartials(events, catalog, NOW, config.engine.allowedLatenessMs), NOW);
+  const busA = createInProcessBus({ broker, maxBatchRecords: 50 });
+  const first = start(t, busA, config);
+  await first.start();
+  await busA.log.append(config.topics.events, eventRecords(events.slice(0, 500)));
+  await waitFor(() => first.status().partitions.every((p) => p.checkpointOffset !== null && p.checkpointOffset === p.position), {
+    message: 'checkpoints to cover the first half',
+  });
+  await first.stop();
+
+  // Committed offsets never pass the checkpoints (here they are equal after a clean stop).
+  const checkpoints = await busA.source.readToEnd(config.topics.checkpoints);
+  const latest = new Map(checkpoints.map((r) => [r.key, decodeCheckpoint(r.value)]));
+  assert.equal(latest.size, 4);
+
+  const busB = createInProcessBus({ broker, maxBatchRecords: 50 });
+  const second = start(t, busB, config);
+  await second.start();
+  await busB.log.append(config.topics.events, eventRecords(events.slice(500)));
+  await settled(busB, config, expected);
+  for (const p of second.status().partitions) {
+    assert.ok(BigInt(p.position) >= BigInt(latest.get(String(p.partition))!.offset));
+  }
+});
+
+test('a poison record goes to the dead-letter topic with its error; every other event counts', async (t) => {
+  const bus = createInProcessBus();
+  const config = testConfig('agg-c');
+  const events = workload(100, { catalog, nowMs: NOW, seed: 3, duplicateShare: 0 });
+  const aggregator = start(t, bus, config);
+  await aggregator.start();
+  const good = eventRecords(events);
+  const victim = toKafkaRecord(events[10]!);
+  const poison = { key: victim.key, value: Buffer.from([0xff, 0xff, 0xff]), headers: { ...victim.headers, ce_id: 'poison-1', 'x-trace': 'abc' } };
+  await bus.log.append(config.topics.events, [...good.slice(0, 50), poison, ...good.slice(50)]);
+  const expected = canonicalValues(referencePartials(events, catalog, NOW, config.engine.allowedLatenessMs), NOW);
+  await settled(bus, config, expected);
+  const dlq = await bus.source.readToEnd(config.topics.deadLetters);
+  assert.equal(dlq.length, 1);
+  const d = dlq[0]!;
+  assert.equal(d.key, poison.key);
+  assert.deepEqual(d.value, poison.value);
+  assert.equal(d.headers['x-trace'], 'abc');
+  assert.equal(d.headers.ce_id, 'poison-1');
+  assert.equal(d.headers[DLQ_HEADER.errorCode], 'IOC_EVENTS_DECODE');
+  assert.equal(d.headers[DLQ_HEADER.sourceTopic], config.topics.events);
+  const problems = JSON.parse(d.headers[DLQ_HEADER.problems]!) as { path: string }[];
+  assert.ok(problems.some((p) => p.path === '$.value'), JSON.stringify(problems));
+  const [origin] = (await bus.source.readToEnd(config.topics.events)).filter((r) => r.headers.ce_id === 'poison-1');
+  assert.equal(d.headers[DLQ_HEADER.sourcePartition], String(origin!.partition));
+  assert.equal(d.headers[DLQ_HEADER.sourceOffset], origin!.offset);
+});
+
+test('the group offset is committed only once a checkpoint covering it is written', async (t) => {
+  const bus = createInProcessBus({ maxBatchRecords: 20 });
+  const config = testConfig('agg-d', undefined, { checkpoint: { intervalMs: 100 } });
+  const seen: { partition: number; checkpoint: string }[] = [];
+  let violations = 0;
+  const aggregator = start(t, bus, config, {
+    at: async (point, info) => {
+      if (point !== 'mid-checkpoint') return;
+      // Between the checkpoint write and the commit: the committed offset must still be at most the previous checkpoint.
+      const committed = bus.broker.group(config.kafka.groupId).committed.get(`${config.topics.events}\u0000${info.partition}`);
+      const previous = seen.filter((s) => s.partition === info.partition).at(-1)?.checkpoint ?? '0';
+      if (committed !== undefined && BigInt(committed) > BigInt(previous)) violations++;
+      seen.push({ partition: info.partition, checkpoint: info.offset });
+    },
+  });
+  await aggregator.start();
+  const events = workload(200, { catalog, nowMs: NOW, seed: 5 });
+  await bus.log.append(config.topics.events, eventRecords(events));
+  await waitFor(() => aggregator.status().partitions.every((p) => p.checkpointOffset === p.position && p.lag === '0') && seen.length >= 4, {
+    message: 'checkpoints to catch up',
+  });
+  assert.equal(violations, 0);
+  // Every partials key of the topic decodes, and names a real input partition.
+  for (const r of await bus.source.readToEnd(config.topics.partials)) {
+    const rec = decodePartialRecord(r.key, r.value);
+    assert.ok(rec.inputPartition >= 0 && rec.inputPartition < 4);
+  }
+});

@@ -1,0 +1,456 @@
+/**
+ * The aggregator: a member of the consumer group over the events topic that keeps one engine per owned
+ * partition, publishes each partition's partials (absolute values) to the compacted partials topic, and
+ * checkpoints each partition's state with the input offset it reflects.
+ *
+ * Exactly-once results without transactions (DESIGN.md "State is a function of the log"):
+ *  - a partition always starts from its latest checkpoint (state + offset, taken together), never from the
+ *    group's committed offset, which is only moved to what a written checkpoint covers (for lag tooling);
+ *  - replayed events that the checkpoint already holds are recognised by (source, id) inside the engine;
+ *  - partials are absolute per (input partition, window, scope), so a value re-published after a replay
+ *    overwrites the one published before the crash instead of adding to it.
+ *
+ * All collaborators are injected: the same code runs over Kafka or the in-process bus (`iocbus start`).
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  BusError,
+  BusErrorCode,
+  type AssignedPartition,
+  type BusRecord,
+  type EventLog,
+  type GroupConsumer,
+  type PartitionBatch,
+  type PartitionedSource,
+  type PartitionStart,
+  type RevokeReason,
+  type TopicAdmin,
+  type TopicPartition,
+} from '@iocbus/bus';
+import type { Catalog } from '@iocbus/catalog';
+import { createPartitionEngine, type PartitionEngine } from '@iocbus/engine';
+import { IocError } from '@iocbus/errors';
+import { fromKafkaRecord } from '@iocbus/events';
+import type { Logger, Registry } from '@iocbus/telemetry';
+import { CheckpointStore } from './checkpoint.js';
+import type { AggregatorConfig, FaultPoint } from './config.js';
+import { deadLetterRecord } from './dead-letter.js';
+import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
+import { PartitionWork } from './partition-work.js';
+import { topicSpecs } from './topics.js';
+
+export interface FaultInfo {
+  partition: number;
+  /** The input offset the point concerns (next to apply, or the checkpoint's). */
+  offset: string;
+  /** Events applied by this instance so far. */
+  appliedTotal: number;
+}
+
+export interface AggregatorHooks {
+  /** Awaited at each fault point; main.ts uses it to stop dead where a kill -9 test wants to land. */
+  at?(point: FaultPoint, info: FaultInfo): Promise<void> | void;
+}
+
+export interface AggregatorDeps {
+  config: AggregatorConfig;
+  log: EventLog;
+  source: PartitionedSource;
+  admin: TopicAdmin;
+  catalog: Catalog;
+  logger: Logger;
+  /** The service's own registry; the aggregator registers its series on it. */
+  registry: Registry;
+  /** Wall clock in ms (engine clock for windows closing and "overdue now", progress times). */
+  clock?: () => number;
+  hooks?: AggregatorHooks;
+}
+
+export interface AggregatorStatus {
+  /** Joined, every assigned partition loaded, topics in place. */
+  ready: boolean;
+  /** The consumer failed (the process should exit and be restarted). */
+  failed: IocError | undefined;
+  partitions: { partition: number; position: string; lag: string; checkpointOffset: string | null; held: boolean }[];
+  appliedTotal: number;
+}
+
+export interface Aggregator {
+  /** Ensures the topics, joins the group and starts the publish and checkpoint loops. */
+  start(): Promise<void>;
+  /**
+   * Leaves the group cleanly: each partition publishes its final partials, writes a checkpoint and commits
+   * it; then the loops stop. The bus is the caller's to close afterwards.
+   */
+  stop(): Promise<void>;
+  status(): AggregatorStatus;
+  /** Resolves when the consumer has ended: undefined after stop(), the error after a failure. */
+  readonly closed: Promise<IocError | undefined>;
+  readonly metrics: AggregatorMetrics;
+}
+
+export class AggregatorError extends IocError {}
+
+const DLQ_RETRIES = 5;
+
+export function createAggregator(deps: AggregatorDeps): Aggregator {
+  return new AggregatorImpl(deps);
+}
+
+class AggregatorImpl implements Aggregator {
+  readonly metrics: AggregatorMetrics;
+  readonly closed: Promise<IocError | undefined>;
+  private readonly cfg: AggregatorConfig;
+  private readonly clock: () => number;
+  private readonly logger: Logger;
+  private readonly checkpoints: CheckpointStore;
+  private readonly work = new Map<number, PartitionWork>();
+  private consumer: GroupConsumer | undefined;
+  private resolveClosed!: (e: IocError | undefined) => void;
+  private inputPartitions = 0;
+  private loading = 0;
+  private appliedTotal = 0;
+  private failed: IocError | undefined;
+  private running = false;
+  private publishTimer: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  /** Publications and checkpoints run one at a time, and never alongside a revocation. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: AggregatorDeps) {
+    this.cfg = deps.config;
+    this.clock = deps.clock ?? Date.now;
+    this.logger = deps.logger;
+    this.checkpoints = new CheckpointStore({ log: deps.log, source: deps.source, topic: this.cfg.topics.checkpoints, eventsTopic: this.cfg.topics.events });
+    this.metrics = createAggregatorMetrics(deps.registry, {
+      partitions: () => {
+        const now = this.clock();
+        return [...this.work.values()].map((w) => ({
+          partition: w.partition,
+          lag: Number(w.lag),
+          checkpointAgeSeconds: Math.max(0, (now - w.checkpointAtMs) / 1000),
+          watermarkMs: w.watermarkMs,
+        }));
+      },
+    });
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.running) throw new AggregatorError('IOC_AGGREGATOR_STATE', 'aggregator already started');
+    this.running = true;
+    await this.deps.admin.ensureTopics(topicSpecs(this.cfg));
+    this.inputPartitions = await this.deps.admin.partitionCount(this.cfg.topics.events);
+    this.consumer = await this.deps.source.joinGroup({
+      groupId: this.cfg.kafka.groupId,
+      topics: [this.cfg.topics.events],
+      onAssigned: (ps) => this.onAssigned(ps),
+      onRevoked: (ps, reason) => this.onRevoked(ps, reason),
+      onBatch: (b) => this.onBatch(b),
+    });
+    void this.consumer.closed.then((err) => {
+      if (err !== undefined) {
+        this.failed = err;
+        this.logger.error({ err }, 'consumer failed');
+      }
+      this.stopLoops();
+      this.resolveClosed(err);
+    });
+    this.schedulePublish();
+    this.scheduleCheckpoint();
+    this.logger.info({ groupId: this.cfg.kafka.groupId, topic: this.cfg.topics.events, partitions: this.inputPartitions }, 'aggregator started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.consumer === undefined) return;
+    this.running = false;
+    await this.consumer.stop();
+    this.stopLoops();
+    await this.chain;
+  }
+
+  status(): AggregatorStatus {
+    const now = this.clock();
+    return {
+      ready: this.running && this.consumer !== undefined && this.loading === 0 && this.failed === undefined,
+      failed: this.failed,
+      appliedTotal: this.appliedTotal,
+      partitions: [...this.work.values()]
+        .sort((a, b) => a.partition - b.partition)
+        .map((w) => ({
+          partition: w.partition,
+          position: w.position.toString(),
+          lag: w.lag.toString(),
+          checkpointOffset: w.checkpointOffset?.toString() ?? null,
+          held: w.held(now),
+        })),
+    };
+  }
+
+  private stopLoops(): void {
+    this.running = false;
+    if (this.publishTimer !== undefined) clearTimeout(this.publishTimer);
+    if (this.checkpointTimer !== undefined) clearTimeout(this.checkpointTimer);
+    this.publishTimer = undefined;
+    this.checkpointTimer = undefined;
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.chain.then(task);
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+
+  // ---- assignment ---------------------------------------------------------------------------------
+
+  private newEngine(): PartitionEngine {
+    return createPartitionEngine({
+      catalog: this.deps.catalog,
+      allowedLatenessMs: this.cfg.engine.allowedLatenessMs,
+      clock: this.clock,
+      initialCapacity: this.cfg.engine.initialCapacity,
+    });
+  }
+
+  private async onAssigned(partitions: readonly AssignedPartition[]): Promise<PartitionStart[]> {
+    this.loading++;
+    try {
+      const starts: PartitionStart[] = [];
+      for (const a of partitions) {
+        const started = Date.now();
+        const { checkpoint, skipped } = await this.checkpoints.latest(a.partition);
+        for (const s of skipped) this.logger.error({ partition: a.partition, checkpointOffset: s.offset, err: s.error }, 'checkpoint unreadable, falling back');
+        const engine = this.newEngine();
+        let position = BigInt(a.lowWatermark);
+        if (checkpoint !== null) {
+          engine.restore(checkpoint.snapshot);
+          engine.advance(this.clock());
+          const at = BigInt(checkpoint.offset);
+          if (at < position) {
+            // Retention deleted events the checkpoint had not seen: they are gone for good; say so loudly.
+            this.logger.error({ partition: a.partition, checkpointOffset: checkpoint.offset, lowWatermark: a.lowWatermark }, 'events between checkpoint and log start were deleted');
+          } else {
+            position = at;
+          }
+        }
+        if (a.committedOffset !== null && BigInt(a.committedOffset) > position) {
+          this.logger.warn({ partition: a.partition, committed: a.committedOffset, position: position.toString() }, 'group offset ahead of the checkpoint; replaying from the checkpoint');
+        }
+        const hw = BigInt(a.highWatermark);
+        const now = this.clock();
+        const work = new PartitionWork({
+          topic: a.topic,
+          partition: a.partition,
+          engine,
+          position,
+          holdUntil: hw > position ? hw : 0n,
+          holdDeadlineMs: now + this.cfg.publish.replayHoldMaxMs,
+          checkpoint,
+          nowMs: now,
+          maxTrackedSources: Math.max(64, this.cfg.publish.maxSources * 4),
+        });
+        work.highWatermark = hw;
+        this.work.set(a.partition, work);
+        starts.push({ topic: a.topic, partition: a.partition, start: { offset: position.toString() } });
+        this.logger.info(
+          { partition: a.partition, start: position.toString(), checkpoint: checkpoint?.offset ?? null, highWatermark: a.highWatermark, loadMs: Date.now() - started },
+          'partition assigned',
+        );
+      }
+      this.metrics.assigned.set(this.work.size);
+      return starts;
+    } finally {
+      this.loading--;
+    }
+  }
+
+  private async onRevoked(partitions: readonly TopicPartition[], reason: RevokeReason): Promise<void> {
+    await this.serial(async () => {
+      for (const tp of partitions) {
+        const work = this.work.get(tp.partition);
+        if (work === undefined) continue;
+        this.work.delete(tp.partition);
+        if (reason === 'stopping') {
+          // Still the owner: the final values go out, then the checkpoint and its commit.
+          await this.publishWork([work]).catch((err: unknown) => this.logger.warn({ partition: tp.partition, err }, 'final publication failed'));
+          await this.checkpointWork(work, true);
+        } else if (reason === 'revoked') {
+          // Another member may already own it: nothing more is published from here (its new owner republishes
+          // every partial once it caught up); a checkpoint only saves the new owner replay time.
+          await this.checkpointWork(work, false);
+        }
+        this.logger.info({ partition: tp.partition, reason, position: work.position.toString() }, 'partition released');
+      }
+      this.metrics.assigned.set(this.work.size);
+    });
+  }
+
+  // ---- consuming ----------------------------------------------------------------------------------
+
+  private async onBatch(batch: PartitionBatch): Promise<void> {
+    const work = this.work.get(batch.partition);
+    if (work === undefined) throw new AggregatorError('IOC_AGGREGATOR_STATE', `batch for partition ${batch.partition}, which was never announced`);
+    const started = process.hrtime.bigint();
+    const records = batch.records;
+    const every = this.cfg.checkpoint.heartbeatEveryRecords;
+    const lateness = this.cfg.engine.allowedLatenessMs;
+    const mid = records.length >= 2 && this.deps.hooks?.at !== undefined ? records.length >> 1 : -1;
+    const now = this.clock();
+    work.engine.advance(now);
+    let applied = 0;
+    let duplicates = 0;
+    let late = 0;
+    try {
+      for (let i = 0; i < records.length; i++) {
+        if (i > 0 && i % every === 0) {
+          await batch.heartbeat();
+          if (batch.isStale()) return;
+        }
+        if (i === mid) await this.deps.hooks!.at!('mid-batch', { partition: work.partition, offset: work.position.toString(), appliedTotal: this.appliedTotal + applied });
+        const record = records[i]!;
+        const offset = BigInt(record.offset);
+        if (offset < work.position) continue; // delivered again after a seek: already in the state
+        let event;
+        try {
+          event = fromKafkaRecord(record);
+        } catch (err) {
+          await this.deadLetter(record, err);
+          work.skip(offset);
+          continue;
+        }
+        let r;
+        try {
+          r = work.apply(event, offset, now, lateness);
+        } catch (err) {
+          // A bug in the engine must not stall every other event behind this one.
+          this.logger.error({ partition: record.partition, offset: record.offset, err }, 'event could not be applied');
+          await this.deadLetter(record, new AggregatorError('IOC_AGGREGATOR_APPLY_FAILED', err instanceof Error ? err.message : String(err), { cause: err }));
+          work.skip(offset);
+          continue;
+        }
+        if (r.applied) applied++;
+        else duplicates++;
+        if (r.late) late++;
+      }
+    } finally {
+      this.appliedTotal += applied;
+      if (applied > 0) this.metrics.events.inc({ outcome: 'applied' }, applied);
+      if (duplicates > 0) this.metrics.events.inc({ outcome: 'duplicate' }, duplicates);
+      if (late > 0) this.metrics.lateEvents.inc(late);
+      const hw = BigInt(batch.highWatermark);
+      if (hw > work.highWatermark) work.highWatermark = hw;
+      this.metrics.batchDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      this.metrics.batchRecords.observe(records.length);
+    }
+  }
+
+  private async deadLetter(record: PartitionBatch['records'][number], err: unknown): Promise<void> {
+    const dl = deadLetterRecord(record, err, this.cfg.kafka.groupId, this.clock());
+    const code = dl.headers['iocbus-dlq-error-code'] ?? 'unknown';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Awaited before moving past the record, so a checkpoint never covers a dead letter not yet written.
+        await this.deps.log.append(this.cfg.topics.deadLetters, [dl]);
+        break;
+      } catch (appendErr) {
+        if (attempt >= DLQ_RETRIES || !(appendErr instanceof IocError && appendErr.retriable)) throw appendErr;
+        await delay(200 * 2 ** attempt);
+      }
+    }
+    this.metrics.deadLetters.inc({ code });
+    this.metrics.events.inc({ outcome: 'dead_lettered' });
+    this.logger.warn({ partition: record.partition, offset: record.offset, code }, 'record dead-lettered');
+  }
+
+  // ---- publishing ---------------------------------------------------------------------------------
+
+  private schedulePublish(): void {
+    if (!this.running) return;
+    this.publishTimer = setTimeout(() => {
+      void this.serial(() => this.publishWork([...this.work.values()]))
+        .catch((err: unknown) => {
+          this.metrics.publishFailures.inc();
+          this.logger.warn({ err }, 'publishing partials failed; will retry');
+        })
+        .finally(() => this.schedulePublish());
+    }, this.cfg.publish.intervalMs);
+  }
+
+  private async publishWork(works: readonly PartitionWork[]): Promise<void> {
+    const now = this.clock();
+    const batch: BusRecord[] = [];
+    const included: PartitionWork[] = [];
+    for (const w of works) {
+      if (w.held(now)) continue;
+      w.engine.advance(now);
+      const records = w.collect(now, this.inputPartitions, this.cfg.publish.maxSources, this.cfg.publish.heartbeatMs);
+      if (records.length === 0) continue;
+      included.push(w);
+      for (const r of records) batch.push(r);
+    }
+    if (batch.length === 0) return;
+    const started = process.hrtime.bigint();
+    try {
+      const max = this.cfg.publish.maxRecordsPerAppend;
+      for (let i = 0; i < batch.length; i += max) await this.deps.log.append(this.cfg.topics.partials, batch.slice(i, i + max));
+    } catch (err) {
+      for (const w of included) w.progressFailed();
+      throw err;
+    }
+    this.metrics.publishDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.metrics.partialsPublished.inc(batch.length);
+  }
+
+  // ---- checkpoints --------------------------------------------------------------------------------
+
+  private scheduleCheckpoint(): void {
+    if (!this.running) return;
+    this.checkpointTimer = setTimeout(() => {
+      void this.serial(async () => {
+        for (const w of [...this.work.values()]) {
+          if (w.checkpointOffset === w.position) {
+            w.checkpointAtMs = this.clock(); // nothing new: the checkpoint on file is current
+            continue;
+          }
+          if (this.work.get(w.partition) !== w) continue;
+          await this.checkpointWork(w, true);
+        }
+      }).finally(() => this.scheduleCheckpoint());
+    }, this.cfg.checkpoint.intervalMs);
+  }
+
+  /** Writes the partition's checkpoint and, when `commit`, moves the group offset to it (never past it). */
+  private async checkpointWork(w: PartitionWork, commit: boolean): Promise<void> {
+    if (w.checkpointOffset === w.position) return;
+    const now = this.clock();
+    const checkpoint = w.checkpoint(now);
+    const info = { partition: w.partition, offset: checkpoint.offset, appliedTotal: this.appliedTotal };
+    try {
+      const { bytes } = await this.checkpoints.write(checkpoint);
+      this.metrics.checkpoints.inc();
+      this.metrics.checkpointBytes.observe(bytes);
+    } catch (err) {
+      this.metrics.checkpointFailures.inc();
+      this.logger.warn({ partition: w.partition, err }, 'checkpoint write failed; will retry');
+      return;
+    }
+    w.checkpointOffset = BigInt(checkpoint.offset);
+    w.checkpointAtMs = now;
+    await this.deps.hooks?.at?.('mid-checkpoint', info);
+    if (commit && this.consumer !== undefined) {
+      try {
+        await this.consumer.commit([{ topic: w.topic, partition: w.partition, offset: checkpoint.offset }]);
+      } catch (err) {
+        // The checkpoint is what restarts read; a lost commit only leaves lag tooling behind.
+        const expected = err instanceof BusError && (err.code === BusErrorCode.NotAssigned || err.code === BusErrorCode.CommitRejected);
+        if (!expected) this.metrics.checkpointFailures.inc();
+        this.logger[expected ? 'debug' : 'warn']({ partition: w.partition, err }, 'offset commit failed');
+      }
+    }
+    await this.deps.hooks?.at?.('after-checkpoint', info);
+  }
+}

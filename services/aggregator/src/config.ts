@@ -1,0 +1,200 @@
+/**
+ * The aggregator's whole configuration, one zod schema. Defaults are the production values; tests shorten
+ * the timings through the same schema. main.ts reads it once (environment, and the JSON file it names) and
+ * reports every problem before any socket opens.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const port = int(0, 65535);
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { error: 'expected a Kafka topic name' });
+
+/** Where the process may be told to stop dead, so a kill -9 lands at a known point (fault-injection tests). */
+export const FAULT_POINTS = ['mid-batch', 'mid-checkpoint', 'after-checkpoint'] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+export const aggregatorConfigSchema = z.object({
+  kafka: z
+    .object({
+      brokers: z
+        .array(z.string().regex(/^[^:\s]+:\d+$/, { error: 'expected host:port' }), {
+          error: 'required: set KAFKA_BROKERS (host:port,…) or kafka.brokers',
+        })
+        .min(1),
+      clientId: z.string().min(1).default('iocbus-aggregator'),
+      groupId: z.string().min(1).default('iocbus-aggregator'),
+      sessionTimeoutMs: int(1000).default(30_000),
+      heartbeatIntervalMs: int(100).default(3000),
+      /** Longest a fetch waits on the broker: bounds idle latency. */
+      maxWaitTimeMs: int(1).default(100),
+      maxBytesPerPartition: int(1024).default(4 * 1024 * 1024),
+      /** Replication factor for topics the aggregator creates; -1 = the broker's default. */
+      replicationFactor: z.coerce.number().int().min(-1).default(-1),
+    })
+    .prefault({} as { brokers: string[] }),
+  topics: z
+    .object({
+      events: topicName.default('iocbus.dossier-events.v1'),
+      checkpoints: topicName.default('iocbus.aggregator-checkpoints.v1'),
+      partials: topicName.default('iocbus.indicator-partials.v1'),
+      deadLetters: topicName.default('iocbus.dossier-events.dlq.v1'),
+      /** Partition counts used only when a topic does not exist yet. */
+      eventsPartitions: int(1, 10_000).default(6),
+      checkpointsPartitions: int(1, 10_000).default(6),
+      partialsPartitions: int(1, 10_000).default(6),
+      deadLettersPartitions: int(1, 10_000).default(1),
+      /** A checkpoint holds a partition's whole state; above the broker's 1 MiB default it needs its own limit. */
+      checkpointMaxBytes: int(1024 * 1024).default(64 * 1024 * 1024),
+      /** Closed segments of the compacted topics become cleanable after this long (bounds the checkpoint scan). */
+      compactedSegmentMs: int(1000).default(10 * 60_000),
+    })
+    .prefault({}),
+  publish: z
+    .object({
+      /** How often changed partials (and progress) go out; this drives end-to-end latency. */
+      intervalMs: int(10, 60_000).default(200),
+      /** A progress record goes out at least this often even when nothing changed (heartbeat for the wall screen). */
+      heartbeatMs: int(100).default(5000),
+      /** Records per append call to the partials topic. */
+      maxRecordsPerAppend: int(1).default(5000),
+      /** Sources carried by one progress record. */
+      maxSources: int(0, 100_000).default(256),
+      /**
+       * After an assignment, a partition publishes nothing until it has replayed up to the end its log had when
+       * assigned (so the wall screen does not see values step back to the checkpoint), but no longer than this.
+       */
+      replayHoldMaxMs: int(0).default(30_000),
+    })
+    .prefault({}),
+  checkpoint: z
+    .object({
+      intervalMs: int(100).default(10_000),
+      /** Records between heartbeats (and staleness checks) inside one batch. */
+      heartbeatEveryRecords: int(1).default(2000),
+    })
+    .prefault({}),
+  engine: z
+    .object({
+      /** A calendar window is marked closed this long after its end; later events mark it revised. */
+      allowedLatenessMs: int(0).default(2 * 86_400_000),
+      initialCapacity: int(16).default(4096),
+    })
+    .prefault({}),
+  catalog: z
+    .object({
+      /** Unit & procedure catalog file; absent = the SAMPLE catalog shipped with @iocbus/catalog. */
+      file: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  http: z
+    .object({
+      host: z.string().default('0.0.0.0'),
+      port: port.default(9464),
+    })
+    .prefault({}),
+  faults: z
+    .object({
+      /** Stop dead (print a marker on stderr and wait forever) at this point, for kill -9 tests. Never set in production. */
+      pauseAt: z.enum(FAULT_POINTS).optional(),
+      /** …once at least this many events were applied by this process. */
+      afterEvents: int(0).default(0),
+    })
+    .prefault({}),
+  shutdown: z.object({ timeoutMs: int(1).default(20_000) }).prefault({}),
+  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+});
+
+export type AggregatorConfig = z.output<typeof aggregatorConfigSchema>;
+export type AggregatorConfigInput = z.input<typeof aggregatorConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid aggregator configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const PREFIX = 'IOCBUS_AGGREGATOR__';
+
+/** The fields of an object schema, seen through default/prefault/optional wrappers; undefined for leaves. */
+function objectShape(schema: unknown): Record<string, unknown> | undefined {
+  let s = schema as { shape?: Record<string, unknown>; def?: { innerType?: unknown; type?: string } } | undefined;
+  for (let depth = 0; s !== undefined && depth < 8; depth++) {
+    if (s.def?.type === 'object' && s.shape !== undefined) return s.shape;
+    s = s.def?.innerType as typeof s;
+  }
+  return undefined;
+}
+
+/**
+ * Environment → config input: `IOCBUS_AGGREGATOR_CONFIG` (a JSON file, read first), then
+ * `IOCBUS_AGGREGATOR__<SECTION>__<FIELD>` (field names case-insensitive, underscores ignored, e.g.
+ * IOCBUS_AGGREGATOR__PUBLISH__INTERVAL_MS=100), then the shared `KAFKA_BROKERS`.
+ */
+export function configInputFromEnv(env: NodeJS.ProcessEnv, readFile: (file: string) => string, problems: string[]): Record<string, unknown> {
+  let input: Record<string, unknown> = {};
+  const file = env.IOCBUS_AGGREGATOR_CONFIG;
+  if (file !== undefined && file !== '') {
+    try {
+      const parsed: unknown = JSON.parse(readFile(file));
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) input = parsed as Record<string, unknown>;
+      else problems.push(`IOCBUS_AGGREGATOR_CONFIG: ${file} must hold a JSON object`);
+    } catch (err) {
+      problems.push(`IOCBUS_AGGREGATOR_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(PREFIX) || value === undefined) continue;
+    const parts = name.slice(PREFIX.length).split('__');
+    let shape: Record<string, unknown> = aggregatorConfigSchema.shape;
+    let target = input;
+    const path: string[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const wanted = (parts[i] as string).toLowerCase().replace(/_/g, '');
+      const field = Object.keys(shape).find((f) => f.toLowerCase() === wanted);
+      if (field === undefined) {
+        problems.push(`${name}: not a known setting${path.length > 0 ? ` of ${path.join('.')}` : ''} (${PREFIX}<SECTION>__<FIELD>)`);
+        break;
+      }
+      path.push(field);
+      const inner = objectShape(shape[field]);
+      if (i === parts.length - 1) {
+        if (inner !== undefined) problems.push(`${name}: ${path.join('.')} is a section, not a setting`);
+        else target[field] = field === 'brokers' ? value.split(',').map((b) => b.trim()).filter(Boolean) : value;
+      } else if (inner === undefined) {
+        problems.push(`${name}: ${path.join('.')} has no settings below it`);
+        break;
+      } else {
+        target = (target[field] ??= {}) as Record<string, unknown>;
+        shape = inner;
+      }
+    }
+  }
+  if (env.KAFKA_BROKERS !== undefined && env.KAFKA_BROKERS !== '') {
+    const kafka = (input.kafka ??= {}) as Record<string, unknown>;
+    kafka.brokers ??= env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
+  }
+  return input;
+}
+
+/** Validates a config object, collecting every problem before failing. */
+export function parseConfig(input: unknown, earlier: readonly string[] = []): AggregatorConfig {
+  const problems = [...earlier];
+  const parsed = aggregatorConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.')}: ${issue.message}`);
+  }
+  if (parsed.success && parsed.data.kafka.heartbeatIntervalMs * 3 > parsed.data.kafka.sessionTimeoutMs) {
+    problems.push('kafka.heartbeatIntervalMs: keep it at most a third of kafka.sessionTimeoutMs');
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return parsed.data;
+}
+
+/** What main.ts calls: the environment (and the file it names) → validated config, or every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (file: string) => string = (f) => readFileSync(f, 'utf8')): AggregatorConfig {
+  const problems: string[] = [];
+  const input = configInputFromEnv(env, readFile, problems);
+  return parseConfig(input, problems);
+}
