@@ -103,15 +103,15 @@ export class InProcessBroker {
 
   offsets(topicName: string, partition: number): { low: number; high: number } {
     const log = this.log(topicName, partition);
+    log.expireNow();
     return { low: log.startOffset, high: log.nextOffset };
   }
 
   endOffsets(topicName: string): PartitionOffsets[] {
-    return this.topic(topicName).partitions.map((log, partition) => ({
-      partition,
-      low: String(log.startOffset),
-      high: String(log.nextOffset),
-    }));
+    return this.topic(topicName).partitions.map((_, partition) => {
+      const { low, high } = this.offsets(topicName, partition);
+      return { partition, low: String(low), high: String(high) };
+    });
   }
 
   /** Records from `offset` on (the first held one when `offset` fell out of retention), at most `max`. */

@@ -55,8 +55,13 @@ export class PartitionLog {
     return offset;
   }
 
-  read(from: number, max: number): readonly ConsumedRecord[] {
+  /** Applies retention as of now; reads and bounds call it, so expiry needs no timer. */
+  expireNow(): void {
     this.expire(this.now());
+  }
+
+  read(from: number, max: number): readonly ConsumedRecord[] {
+    this.expireNow();
     let lo = this.head;
     let hi = this.offsets.length;
     while (lo < hi) {
