@@ -31,7 +31,8 @@ test('retries exhausted report the error that caused them', () => {
   const wrapped = new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('refused'), { retryCount: 5, retryTime: 10 });
   assert.deepEqual(code(wrapped), [BusErrorCode.Unavailable, true]);
   // The retrier also wraps the failure that stopped it in a non-retriable error (a broker restarting).
-  const stopped = new KafkaJSNonRetriableError(new KafkaJSConnectionError('refused'), { cause: new KafkaJSConnectionError('refused') });
+  const NonRetriable = KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error;
+  const stopped = new NonRetriable(new KafkaJSConnectionError('refused'), { cause: new KafkaJSConnectionError('refused') });
   assert.deepEqual(code(stopped), [BusErrorCode.Unavailable, true]);
   const unknownTopic = new KafkaJSNumberOfRetriesExceeded(createErrorFromCode(3), { retryCount: 5, retryTime: 10 });
   assert.deepEqual(code(unknownTopic), [BusErrorCode.UnknownTopic, false]);
