@@ -45,7 +45,16 @@ export interface EvaluateOptions {
   indicators?: readonly IndicatorDef[];
 }
 
-const idx = (m: MeasureName): number => measureIndex(m);
+// Measure names resolve to indices once per name (evaluate runs for every snapshot the view serves).
+const INDEX_CACHE = new Map<string, number>();
+const idx = (m: MeasureName): number => {
+  let i = INDEX_CACHE.get(m);
+  if (i === undefined) {
+    i = measureIndex(m);
+    INDEX_CACHE.set(m, i);
+  }
+  return i;
+};
 
 function termSum(terms: readonly Term[], m: Float64Array, now: Float64Array | undefined, current: boolean): number {
   let sum = 0;

@@ -123,3 +123,37 @@ export function valuesOf(partials: IndicatorPartial[], nowLocal: string): (indic
   for (const v of values) byKey.set(`${v.indicator}|${v.window.kind === 'day' || v.window.kind === 'month' || v.window.kind === 'quarter' || v.window.kind === 'year' ? v.window.label : v.window.kind}|${v.scope.kind}:${v.scope.code}`, v);
   return (indicator, window, scope = 'province:H21') => byKey.get(`${indicator}|${window}|${scope}`);
 }
+
+/** Epoch ms → 'YYYY-MM-DD HH:MM' local (UTC+7). */
+export function local(epochMs: number): string {
+  const d = new Date(epochMs + 7 * 3_600_000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+}
+
+/** Partials that carry something (all-zero ones are what a fact added then retracted leaves behind). */
+export function nonZero(partials: IndicatorPartial[]): IndicatorPartial[] {
+  return partials.filter((p) => p.measures.some((x) => x !== 0) || (p.sketch !== null && !p.sketch.isEmpty()));
+}
+
+/** Order-free, exact text form of a set of partials, for equality checks. */
+export function canonical(partials: IndicatorPartial[]): string[] {
+  return nonZero(partials)
+    .map((p) =>
+      JSON.stringify([
+        `${p.window.kind}:${p.window.label}|${p.scope.kind}:${p.scope.code}|${p.scope.group ?? ''}`,
+        p.closed,
+        p.revised,
+        Array.from(p.measures),
+        p.sketch === null ? null : [p.sketch.count, p.sketch.zeroCount, p.sketch.entries()],
+      ]),
+    )
+    .sort();
+}
+
+/** Order-free text form of every indicator value of the (non-zero) partials at a given time. */
+export function canonicalValues(partials: IndicatorPartial[], nowMs: number): string[] {
+  return evaluate(nonZero(partials), { nowMs })
+    .map((v) => JSON.stringify(v))
+    .sort();
+}
