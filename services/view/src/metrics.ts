@@ -1,0 +1,181 @@
+/**
+ * The view's series on its injected registry: operational metrics, and the indicators themselves as
+ * gauges for Grafana — province level and unit-group level only, current windows only, so the label set
+ * stays bounded (indicators × window kinds × (province + unit groups)), whatever the number of units.
+ */
+import { evaluate, type IndicatorPartial, type ScopeRef } from '@iocbus/engine';
+import { LATENCY_SECONDS_BUCKETS, ServiceMetrics, type Counter, type Gauge, type Histogram, type Registry } from '@iocbus/telemetry';
+import type { ViewCore } from './core.js';
+import type { HubMetrics, HubStats, Transport } from './hub.js';
+
+export interface ViewMetrics {
+  readonly records: Counter<'kind'>;
+  readonly decodeErrors: Counter;
+  readonly publishDuration: Histogram;
+  readonly changedValues: Counter;
+  readonly hub: HubMetrics;
+  readonly ready: Gauge;
+}
+
+export interface ViewMetricsSources {
+  /** Undefined until the view started. */
+  readonly core: ViewCore | undefined;
+  hubStats(): HubStats;
+  now(): number;
+  /** Lag per partials partition (high watermark − applied), as last seen by the source. */
+  lag(): ReadonlyMap<number, number>;
+}
+
+export function createViewMetrics(registry: Registry, sources: ViewMetricsSources): ViewMetrics {
+  const m = new ServiceMetrics('view', registry);
+  const records = m.counter<'kind'>('partial_records', { help: 'Partials-topic records applied, by kind (partial, removed, progress).', labelNames: ['kind'] });
+  const decodeErrors = m.counter('partial_decode_errors', { help: 'Partials-topic records skipped because they could not be decoded.' });
+  const publishDuration = m.histogram('publish_duration', 'seconds', {
+    help: 'Time to re-evaluate changed values and hand them to every subscriber.',
+    buckets: LATENCY_SECONDS_BUCKETS,
+  });
+  const changedValues = m.counter('changed_values', { help: 'Indicator values that changed, appeared or disappeared.' });
+  const messages = m.counter<'transport' | 'kind'>('stream_messages', { help: 'Stream messages written, by transport and kind.', labelNames: ['transport', 'kind'] });
+  const bytes = m.counter<'transport'>('stream_bytes', { help: 'Encoded bytes of stream messages written.', labelNames: ['transport'] });
+  const resets = m.counter<'cause'>('stream_resets', { help: 'Streams told to re-snapshot, by cause.', labelNames: ['cause'] });
+  const ended = m.counter<'transport' | 'reason'>('streams_ended', { help: 'Streams ended, by reason (client, max_age, stalled, shutdown).', labelNames: ['transport', 'reason'] });
+  const ready = m.gauge('ready', 'bool', { help: '1 once the initial partials are loaded and the view serves.' });
+
+  m.gauge<'transport'>('subscribers', 'streams', {
+    help: 'Open subscriptions by transport.',
+    labelNames: ['transport'],
+    collect() {
+      const s = sources.hubStats();
+      for (const t of ['grpc', 'sse'] as Transport[]) this.set({ transport: t }, s.byTransport[t]);
+    },
+  });
+  m.gauge('subscribers_blocked', 'streams', {
+    help: 'Subscriptions whose transport buffer is full (client not reading): they get coalesced values once it drains.',
+    collect() {
+      this.set(sources.hubStats().blocked);
+    },
+  });
+  m.gauge('values', 'values', {
+    help: 'Indicator values held.',
+    collect() {
+      if (sources.core !== undefined) this.set(sources.core.table.byKey.size);
+    },
+  });
+  m.gauge('partials', 'partials', {
+    help: 'Partials held (one per input partition, window and scope).',
+    collect() {
+      if (sources.core !== undefined) this.set(sources.core.state.partialCount);
+    },
+  });
+  m.gauge('changelog', 'keys', {
+    help: 'Value keys retained in the change log that slow subscribers catch up from.',
+    collect() {
+      if (sources.core !== undefined) this.set(sources.core.log.retainedKeys);
+    },
+  });
+  m.gauge<'partition'>('partials_lag', 'records', {
+    help: 'Records of the partials topic not yet applied, per partials partition.',
+    labelNames: ['partition'],
+    collect() {
+      for (const [p, lag] of sources.lag()) this.set({ partition: String(p) }, lag);
+    },
+  });
+  m.gauge('watermark_lag', 'seconds', {
+    help: 'Wall clock minus the lowest event-time watermark over input partitions.',
+    collect() {
+      const w = sources.core?.state.watermarkMs() ?? null;
+      if (w !== null) this.set((sources.now() - w) / 1000);
+    },
+  });
+  m.gauge('progress_age', 'seconds', {
+    help: 'Age of the oldest aggregator progress report over input partitions.',
+    collect() {
+      const p = sources.core?.state.progressTimeMs() ?? null;
+      if (p !== null) this.set((sources.now() - p) / 1000);
+    },
+  });
+
+  const labels = ['indicator', 'window', 'scope', 'group'] as const;
+  type L = (typeof labels)[number];
+  const indicatorValue = m.gauge<L>('indicator', 'value', {
+    help: 'Indicator values of the current windows, province level (scope="province") and unit-group level (scope="unit_group", group=department|commune). Rates are fractions; N/A values are absent.',
+    labelNames: labels,
+  });
+  const indicatorEvents = m.gauge<L>('indicator', 'events', { help: 'Events behind each exported indicator value.', labelNames: labels });
+  // One collect fills both gauges: evaluation of the unit groups runs once per scrape.
+  m.gauge('indicator_series', 'series', {
+    help: 'Indicator series exported on this scrape.',
+    collect() {
+      indicatorValue.reset();
+      indicatorEvents.reset();
+      let n = 0;
+      const core = sources.core;
+      for (const row of core === undefined ? [] : indicatorRows(core)) {
+        const l = { indicator: row.indicator, window: row.window, scope: row.scope, group: row.group };
+        if (row.value !== null) indicatorValue.set(l, row.value);
+        indicatorEvents.set(l, row.events);
+        n++;
+      }
+      this.set(n);
+    },
+  });
+
+  return {
+    records,
+    decodeErrors,
+    publishDuration,
+    changedValues,
+    ready,
+    hub: {
+      sent(transport, kind, n) {
+        messages.inc({ transport, kind });
+        bytes.inc({ transport }, n);
+      },
+      reset(cause) {
+        resets.inc({ cause });
+      },
+      ended(transport, reason) {
+        ended.inc({ transport, reason });
+      },
+    },
+  };
+}
+
+interface Row {
+  indicator: string;
+  window: string;
+  scope: 'province' | 'unit_group';
+  group: string;
+  value: number | null;
+  events: number;
+}
+
+/** Current-window values of the province and of each unit group (units merged by catalog group). */
+export function indicatorRows(core: ViewCore): Row[] {
+  const rows: Row[] = [];
+  const minute = core.table.minute;
+  for (const v of core.table.byKey.values()) {
+    if (v.scope.kind !== 'province' || !v.window.current) continue;
+    rows.push({ indicator: v.indicator, window: v.window.kind, scope: 'province', group: '', value: v.value, events: v.eventCount });
+  }
+  const byGroup = new Map<string, IndicatorPartial[]>();
+  for (const slot of core.state.scopes.values()) {
+    if (slot.scope.kind !== 'unit') continue;
+    const group = core.names.decorate(slot.scope).group;
+    if (group === undefined) continue;
+    let list = byGroup.get(group);
+    if (list === undefined) byGroup.set(group, (list = []));
+    const scope: ScopeRef = { kind: 'unit', code: group };
+    const add = (p: IndicatorPartial): void => void list.push({ ...p, scope });
+    for (const mk of slot.calendar) if (mk.window.startMs <= minute * 60_000 && minute * 60_000 < mk.window.endMs) mk.partials().forEach(add);
+    for (const mk of slot.minutes) if (mk.window.index > minute - 60 && mk.window.index <= minute) mk.partials().forEach(add);
+    slot.now?.partials().forEach(add);
+  }
+  for (const [group, partials] of byGroup) {
+    for (const v of evaluate(partials, { nowMs: minute * 60_000 })) {
+      if (!v.window.current) continue;
+      rows.push({ indicator: v.indicator, window: v.window.kind, scope: 'unit_group', group, value: v.value, events: v.eventCount });
+    }
+  }
+  return rows;
+}

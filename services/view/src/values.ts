@@ -1,0 +1,274 @@
+/**
+ * Indicator values from the merged state. Work is done per *item* — one (window, scope) of values: a
+ * calendar window, the rolling hour, or the gauges of a scope — re-evaluated only when one of its inputs
+ * changed, or when time moved it (the rolling hour every minute, "current" windows at local midnight).
+ *
+ * Evaluation uses the minute the table is at, never the raw clock, so values are a function of
+ * (partials applied, minute): two instances at the same offsets and minute hold the same values, which
+ * is what makes resume tokens portable.
+ */
+import { INDICATORS, evaluate, type IndicatorPartial, type ValueWindow } from '@iocbus/engine';
+import type { Catalog } from '@iocbus/catalog';
+import { sameValue, valueKey, windowId, type ViewScope, type ViewValue } from './model.js';
+import type { MergedKey, PartialState, ScopeSlot } from './state.js';
+
+export type Item =
+  | { type: 'cal'; id: string; mk: MergedKey }
+  | { type: 'now'; id: string; mk: MergedKey }
+  | { type: 'rolling'; id: string; slot: ScopeSlot };
+
+const MINUTE_MS = 60_000;
+const VN_OFFSET_MIN = 7 * 60;
+export const localDayOfMinute = (minute: number): number => Math.floor((minute + VN_OFFSET_MIN) / 1440);
+
+const rollingId = (slot: ScopeSlot): string => `${windowId('rolling_1h', 'rolling_1h')}|${slot.id}`;
+const rollingItem = (slot: ScopeSlot): Item => ({ type: 'rolling', id: rollingId(slot), slot });
+
+function isCurrent(mk: MergedKey, nowMs: number): boolean {
+  return mk.window.startMs <= nowMs && nowMs < mk.window.endMs;
+}
+
+function valueWindowOf(item: Item): ValueWindow {
+  if (item.type === 'rolling') return 'rolling_1h';
+  if (item.type === 'now') return 'now';
+  return item.mk.window.kind as ValueWindow;
+}
+
+/** Items whose values a change of `mk` may move, at evaluation minute `minute`. */
+export function itemsAffectedBy(mk: MergedKey, minute: number, out: Map<string, Item>): void {
+  const kind = mk.window.kind;
+  if (kind === 'minute') {
+    const it = rollingItem(mk.slot);
+    out.set(it.id, it);
+    return;
+  }
+  if (kind !== 'now') {
+    out.set(mk.key, { type: 'cal', id: mk.key, mk });
+    return;
+  }
+  out.set(mk.key, { type: 'now', id: mk.key, mk });
+  // Gauges feed the "open now" terms of current windows (Decision 766 §2.1).
+  const nowMs = minute * MINUTE_MS;
+  for (const cal of mk.slot.calendar) if (isCurrent(cal, nowMs)) out.set(cal.key, { type: 'cal', id: cal.key, mk: cal });
+  if (mk.slot.minutes.size > 0) {
+    const it = rollingItem(mk.slot);
+    out.set(it.id, it);
+  }
+}
+
+/** Items whose values may differ between (offsets, fromMinute) and the state now at `minute`. */
+export function itemsChangedSince(state: PartialState, offsets: readonly number[], fromMinute: number, minute: number): Map<string, Item> {
+  const out = new Map<string, Item>();
+  const minuteMoved = fromMinute !== minute;
+  const dayMoved = localDayOfMinute(fromMinute) !== localDayOfMinute(minute);
+  for (const mk of state.keys.values()) {
+    if (mk.changedSince(offsets)) itemsAffectedBy(mk, minute, out);
+    else if (dayMoved && mk.window.kind !== 'minute' && mk.window.kind !== 'now') out.set(mk.key, { type: 'cal', id: mk.key, mk });
+  }
+  if (minuteMoved) {
+    for (const slot of state.scopes.values()) {
+      if (slot.minutes.size === 0) continue;
+      const it = rollingItem(slot);
+      out.set(it.id, it);
+    }
+  }
+  return out;
+}
+
+/** Every value key an item can have (for removals, when no value object is left to name them). */
+export function possibleKeys(item: Item): string[] {
+  const w = valueWindowOf(item);
+  const scope = item.type === 'rolling' ? item.slot.scope : item.mk.scope;
+  const label = item.type === 'rolling' ? 'rolling_1h' : item.type === 'now' ? 'now' : item.mk.window.label;
+  return INDICATORS.filter((d) => d.windows.includes(w)).map((d) => valueKey(d.id, w, label, scope.kind, scope.code));
+}
+
+export class ScopeNames {
+  private readonly cache = new Map<string, ViewScope>();
+  constructor(private readonly catalog: Catalog) {}
+
+  decorate(scope: { kind: ViewScope['kind']; code: string; group?: string }): ViewScope {
+    const id = `${scope.kind}:${scope.code}:${scope.group ?? ''}`;
+    let out = this.cache.get(id);
+    if (out === undefined) {
+      const group = this.groupOf(scope);
+      const name = this.nameOf(scope.kind, scope.code);
+      out = { kind: scope.kind, code: scope.code, ...(group === undefined ? {} : { group }), ...(name === undefined ? {} : { name }) };
+      this.cache.set(id, out);
+    }
+    return out;
+  }
+
+  private groupOf(scope: { kind: string; code: string; group?: string }): string | undefined {
+    if (scope.kind !== 'unit') return undefined;
+    return this.catalog.unit(scope.code)?.group ?? scope.group;
+  }
+
+  private nameOf(kind: string, code: string): string | undefined {
+    switch (kind) {
+      case 'province':
+        return code === this.catalog.province.code ? this.catalog.province.name : undefined;
+      case 'unit':
+        return this.catalog.unit(code)?.name;
+      case 'procedure':
+        return this.catalog.procedure(code)?.name;
+      case 'sector':
+        return this.catalog.sector(code)?.name;
+      default:
+        return undefined;
+    }
+  }
+}
+
+export interface ValueTableOptions {
+  state: PartialState;
+  names: ScopeNames;
+  /** Evaluation minute to start at (epoch minutes). */
+  minute: number;
+}
+
+export class ValueTable {
+  readonly byKey = new Map<string, ViewValue>();
+  /** Item id → its values. */
+  readonly byItem = new Map<string, readonly ViewValue[]>();
+  /** Scope id → ids of items holding values, for filtered snapshots. */
+  readonly itemsByScope = new Map<string, Set<string>>();
+  private dirty = new Map<string, Item>();
+  private currentMinute: number;
+
+  constructor(private readonly options: ValueTableOptions) {
+    this.currentMinute = options.minute;
+  }
+
+  get minute(): number {
+    return this.currentMinute;
+  }
+
+  get pendingItems(): number {
+    return this.dirty.size;
+  }
+
+  markChanged(mk: MergedKey): void {
+    itemsAffectedBy(mk, this.currentMinute, this.dirty);
+  }
+
+  /** Moves evaluation time forward; marks what time alone changes. */
+  advanceTo(minute: number): void {
+    if (minute <= this.currentMinute) return;
+    const dayMoved = localDayOfMinute(minute) !== localDayOfMinute(this.currentMinute);
+    this.currentMinute = minute;
+    const state = this.options.state;
+    for (const slot of state.scopes.values()) {
+      if (slot.minutes.size > 0 || this.byItem.has(rollingId(slot))) {
+        const it = rollingItem(slot);
+        this.dirty.set(it.id, it);
+      }
+      if (dayMoved) for (const mk of slot.calendar) this.dirty.set(mk.key, { type: 'cal', id: mk.key, mk });
+    }
+  }
+
+  /** Re-evaluates every marked item; returns the keys of values that changed, appeared or disappeared. */
+  recompute(nowMs: number): string[] {
+    const changed: string[] = [];
+    const items = this.dirty;
+    this.dirty = new Map();
+    for (const item of items.values()) this.recomputeItem(item, nowMs, changed);
+    return changed;
+  }
+
+  private recomputeItem(item: Item, nowMs: number, changed: string[]): void {
+    const fresh = this.evaluateItem(item);
+    const old = this.byItem.get(item.id);
+    const scope = item.type === 'rolling' ? item.slot.scope : item.mk.scope;
+    const sid = `${scope.kind}:${scope.code}`;
+    if (fresh.length === 0) {
+      if (old === undefined) return;
+      for (const v of old) {
+        this.byKey.delete(v.key);
+        changed.push(v.key);
+      }
+      this.byItem.delete(item.id);
+      const set = this.itemsByScope.get(sid);
+      set?.delete(item.id);
+      if (set?.size === 0) this.itemsByScope.delete(sid);
+      return;
+    }
+    const next: ViewValue[] = [];
+    const seen = new Set<string>();
+    const decorated = this.options.names.decorate(scope);
+    for (const iv of fresh) {
+      const w = iv.window;
+      const key = valueKey(iv.indicator, w.kind, w.label, scope.kind, scope.code);
+      seen.add(key);
+      const v: ViewValue = {
+        key,
+        indicator: iv.indicator,
+        window: { kind: w.kind, label: w.label, startMs: w.kind === 'now' ? null : w.startMs, endMs: w.kind === 'now' ? null : w.endMs, current: w.current },
+        scope: decorated,
+        value: iv.value,
+        numerator: iv.numerator,
+        denominator: iv.denominator,
+        eventCount: iv.eventCount,
+        open: iv.open,
+        revised: iv.revised,
+        ...(iv.points === undefined ? {} : { points: iv.points }),
+        ...(iv.maxPoints === undefined ? {} : { maxPoints: iv.maxPoints }),
+        ...(iv.target === undefined ? {} : { target: iv.target }),
+        updatedAtMs: nowMs,
+      };
+      const prev = this.byKey.get(key);
+      if (prev !== undefined && sameValue(prev, v)) {
+        next.push(prev);
+        continue;
+      }
+      this.byKey.set(key, v);
+      next.push(v);
+      changed.push(key);
+    }
+    if (old !== undefined) {
+      for (const v of old) {
+        if (seen.has(v.key)) continue;
+        this.byKey.delete(v.key);
+        changed.push(v.key);
+      }
+    }
+    this.byItem.set(item.id, next);
+    let set = this.itemsByScope.get(sid);
+    if (set === undefined) {
+      set = new Set();
+      this.itemsByScope.set(sid, set);
+    }
+    set.add(item.id);
+  }
+
+  private evaluateItem(item: Item) {
+    const minute = this.currentMinute;
+    const nowMs = minute * MINUTE_MS;
+    let inputs: IndicatorPartial[];
+    let kind: ValueWindow;
+    let label: string;
+    if (item.type === 'rolling') {
+      inputs = [];
+      for (const mk of item.slot.minutes) {
+        if (mk.window.index > minute - 60 && mk.window.index <= minute) inputs.push(...mk.partials());
+      }
+      if (inputs.length === 0) return [];
+      if (item.slot.now !== undefined) inputs.push(...item.slot.now.partials());
+      kind = 'rolling_1h';
+      label = 'rolling_1h';
+    } else if (item.type === 'now') {
+      inputs = item.mk.partials();
+      kind = 'now';
+      label = 'now';
+    } else {
+      inputs = item.mk.partials();
+      if (inputs.length === 0) return [];
+      const now = item.mk.slot.now;
+      if (now !== undefined && isCurrent(item.mk, nowMs)) inputs.push(...now.partials());
+      kind = item.mk.window.kind as ValueWindow;
+      label = item.mk.window.label;
+    }
+    if (inputs.length === 0) return [];
+    return evaluate(inputs, { nowMs }).filter((v) => v.window.kind === kind && v.window.label === label);
+  }
+}
