@@ -225,6 +225,18 @@ export function runContract(target: ContractTarget): void {
       await rec.consumer.stop();
     });
 
+    test('joining a group over a topic that does not exist fails with IOC_BUS_UNKNOWN_TOPIC', async (t) => {
+      const { bus } = await setup(t, 1);
+      await assert.rejects(
+        bus.source.joinGroup(new Recorder().options(uniqueName('group'), [uniqueName('missing')])),
+        (err: unknown) => err instanceof BusError && err.code === BusErrorCode.UnknownTopic,
+      );
+      await assert.rejects(
+        bus.source.readToEnd(uniqueName('missing')),
+        (err: unknown) => err instanceof BusError && err.code === BusErrorCode.UnknownTopic,
+      );
+    });
+
     test('commit is refused for partitions the member does not own', async (t) => {
       const { bus, topic } = await setup(t, 1);
       const rec = new Recorder();

@@ -158,11 +158,10 @@ export class KafkaReader {
       for (const data of fetched) {
         const position = positions.get(data.partition)!;
         const batch = new Batch(topic, String(position), data);
-        let next = position;
-        for (const raw of batch.rawMessages) {
-          const after = BigInt(raw.offset) + 1n;
-          if (after > next) next = after;
-        }
+        // Raw messages come in offset order; the last one, even if filtered out, is where the next fetch starts.
+        const lastRaw = batch.rawMessages[batch.rawMessages.length - 1];
+        const after = lastRaw === undefined ? position : BigInt(lastRaw.offset) + 1n;
+        const next = after > position ? after : position;
         const records = batch.messages.map((m) => toConsumed(m, topic, data.partition));
         out.push({ partition: data.partition, records, highWatermark: data.highWatermark, next });
       }
