@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestingError } from './errors.js';
 import { waitForMetadata } from './kafka-ready.js';
 import { freeLoopbackPorts } from './ports.js';
+import { ProcessGuard } from './process-guard.js';
 
 export interface JvmBrokerOptions {
   libsDir: string;
@@ -47,6 +47,7 @@ export async function launchJvmBroker(options: JvmBrokerOptions): Promise<JvmBro
 
 async function launchOnce(options: JvmBrokerOptions): Promise<JvmBroker> {
   const workDir = await mkdtemp(join(tmpdir(), 'iocbus-kafka-'));
+  const guard = new ProcessGuard(workDir);
   try {
     const [brokerPort, controllerPort] = (await freeLoopbackPorts(2)) as [number, number];
     const brokers = [`127.0.0.1:${brokerPort}`];
@@ -57,7 +58,7 @@ async function launchOnce(options: JvmBrokerOptions): Promise<JvmBroker> {
 
     const classPath = join(options.libsDir, '*');
     const logging = `-Dlog4j2.configurationFile=${join(workDir, 'log4j2.properties')}`;
-    await runStorageFormat(classPath, logging, serverProperties, workDir);
+    await runStorageFormat(classPath, logging, serverProperties, guard);
 
     const jvmOut = openSync(join(workDir, 'jvm.out'), 'a');
     let child: ChildProcess;
@@ -84,8 +85,11 @@ async function launchOnce(options: JvmBrokerOptions): Promise<JvmBroker> {
     } finally {
       closeSync(jvmOut);
     }
-    const running = trackJvm(child, workDir);
-    const ready = await waitForMetadata(brokers, options.startTimeoutMs, running.exited.then((code) => `JVM exited with ${code}`));
+    const running = runningJvm(child, guard);
+    const ready = await waitForMetadata(brokers, options.startTimeoutMs, running.exited.then(
+      (code) => `JVM exited with ${code}`,
+      (error: unknown) => String(error),
+    ));
     if (!ready.ok) {
       const tail = await logTail(workDir);
       await running.stop(options.stopGraceMs);
@@ -101,6 +105,7 @@ async function launchOnce(options: JvmBrokerOptions): Promise<JvmBroker> {
     };
   } catch (error) {
     await rm(workDir, { recursive: true, force: true });
+    guard.release();
     throw error;
   }
 }
@@ -170,11 +175,12 @@ function clusterId(): string {
   }
 }
 
-function runStorageFormat(classPath: string, logging: string, serverProperties: string, workDir: string): Promise<void> {
+function runStorageFormat(classPath: string, logging: string, serverProperties: string, guard: ProcessGuard): Promise<void> {
   const args = [logging, '-cp', classPath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', serverProperties, '--standalone'];
   return new Promise((resolve, reject) => {
     let output = '';
-    const child = spawn('java', args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('java', args, { cwd: guard.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    guard.track(child, 'storage-format');
     child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
     child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
     child.on('error', (error) => reject(javaError(error)));
@@ -209,81 +215,30 @@ interface RunningJvm {
   stop(graceMs: number): Promise<void>;
 }
 
-/** JVMs still running in this process; killed synchronously if the process exits without stopping them. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
-}
-
-/**
- * Owns one broker JVM: the exit hook covers a normal or error exit of this process, and a detached watchdog
- * covers the rest (SIGKILL, a signal without handler): it blocks reading a pipe from us, and when the pipe
- * closes because we are gone, it terminates the JVM and removes the work folder.
- */
-function trackJvm(child: ChildProcess, workDir: string): RunningJvm {
+function runningJvm(child: ChildProcess, guard: ProcessGuard): RunningJvm {
   const exited = new Promise<number | string>((resolve, reject) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
     child.once('error', (error) => reject(javaError(error)));
   });
   exited.catch(() => undefined);
-  if (child.pid === undefined) {
-    return { pid: -1, exited, stop: async () => void (await exited.catch(() => undefined)) };
-  }
-  const pid = child.pid;
-  installExitHook();
-  live.add(child);
-  void exited.then(
-    () => live.delete(child),
-    () => live.delete(child),
-  );
-
-  const watchdog = spawn(
-    'sh',
-    [
-      '-c',
-      'cat >/dev/null 2>&1; kill -TERM "$1" 2>/dev/null; i=0; ' +
-        'while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ' +
-        'kill -KILL "$1" 2>/dev/null; rm -rf "$2"',
-      'iocbus-kafka-watchdog',
-      String(pid),
-      workDir,
-    ],
-    { detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
-  );
-  watchdog.on('error', () => undefined);
-  // Neither the broker nor its watchdog may keep a test process alive; the hooks above clean up instead.
+  guard.track(child, 'broker');
+  // A forgotten stop() must not keep a test process alive; the guard cleans up after it instead.
   child.unref();
-  watchdog.unref();
-  (watchdog.stdin as Socket | null)?.unref();
 
   let stopping: Promise<void> | undefined;
   const stop = (graceMs: number): Promise<void> => {
     stopping ??= (async () => {
       child.ref();
-      if (child.exitCode === null && child.signalCode === null) {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
         await exited.catch(() => undefined);
         clearTimeout(timer);
       }
-      live.delete(child);
-      if (watchdog.pid !== undefined) {
-        try {
-          process.kill(-watchdog.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      watchdog.stdin?.destroy();
-      await rm(workDir, { recursive: true, force: true });
+      await rm(guard.dir, { recursive: true, force: true });
+      guard.release();
     })();
     return stopping;
   };
-  return { pid, exited, stop };
+  return { pid: child.pid ?? -1, exited, stop };
 }
