@@ -5,6 +5,7 @@
  *
  *   KAFKA_BROKERS=127.0.0.1:9092 node --import tsx services/aggregator/src/main.ts
  */
+import type { AddressInfo } from 'node:net';
 import { createKafkaBus, type BusLogger } from '@iocbus/bus';
 import { loadCatalogFile, loadSampleCatalog } from '@iocbus/catalog/file';
 import { createLogger, createRegistry, type Logger } from '@iocbus/telemetry';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   });
   const http = buildHttpApp(() => aggregator.status(), registry);
   await http.listen({ host: config.http.host, port: config.http.port });
+  logger.info({ port: (http.server.address() as AddressInfo).port }, 'http listening');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
