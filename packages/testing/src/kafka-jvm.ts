@@ -26,7 +26,13 @@ export interface JvmBroker {
   brokers: string[];
   /** Temporary folder with server.properties, the KRaft storage and broker.log; removed by stop(). */
   workDir: string;
-  pid: number;
+  /** PID of the current broker JVM; -1 while killed. */
+  readonly pid: number;
+  /** SIGKILL (the broker vanishes mid-request); the storage, ports and work folder stay for start(). */
+  kill(): Promise<void>;
+  /** Starts the broker again on the same storage and ports after kill(), waiting until metadata answers. */
+  start(): Promise<void>;
+  /** SIGTERM, SIGKILL after the grace period, then removes the work folder. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -52,61 +58,96 @@ async function launchOnce(options: JvmBrokerOptions): Promise<JvmBroker> {
     const [brokerPort, controllerPort] = (await freeLoopbackPorts(2)) as [number, number];
     const brokers = [`127.0.0.1:${brokerPort}`];
     const serverProperties = join(workDir, 'server.properties');
-    const logFile = join(workDir, 'broker.log');
     await writeFile(serverProperties, brokerProperties(join(workDir, 'data'), brokerPort, controllerPort, options.properties));
-    await writeFile(join(workDir, 'log4j2.properties'), log4jProperties(logFile));
-
+    await writeFile(join(workDir, 'log4j2.properties'), log4jProperties(join(workDir, 'broker.log')));
     const classPath = join(options.libsDir, '*');
     const logging = `-Dlog4j2.configurationFile=${join(workDir, 'log4j2.properties')}`;
     await runStorageFormat(classPath, logging, serverProperties, guard);
 
-    const jvmOut = openSync(join(workDir, 'jvm.out'), 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(
-        'java',
-        [
-          `-Xmx${options.heap}`,
-          '-Xms128m',
-          '-XX:+ExitOnOutOfMemoryError',
-          // C1 only: about 30 % faster to ready on a busy 2-core box and no C2 compiler threads competing with
-          // the tests; peak throughput is lower, so benchmarks that need it pass -XX:TieredStopAtLevel=4.
-          '-XX:TieredStopAtLevel=1',
-          '-Djava.awt.headless=true',
-          ...(options.jvmOptions ?? []),
-          logging,
-          '-cp',
-          classPath,
-          'kafka.Kafka',
-          serverProperties,
-        ],
-        { cwd: workDir, stdio: ['ignore', jvmOut, jvmOut] },
+    const launch = async (): Promise<RunningJvm> => {
+      const running = spawnBroker(options, classPath, logging, serverProperties, guard);
+      const ready = await waitForMetadata(
+        brokers,
+        options.startTimeoutMs,
+        running.exited.then(
+          (code) => `JVM exited with ${code}`,
+          (error: unknown) => String(error),
+        ),
       );
-    } finally {
-      closeSync(jvmOut);
-    }
-    const running = runningJvm(child, guard);
-    const ready = await waitForMetadata(brokers, options.startTimeoutMs, running.exited.then(
-      (code) => `JVM exited with ${code}`,
-      (error: unknown) => String(error),
-    ));
-    if (!ready.ok) {
+      if (ready.ok) return running;
       const tail = await logTail(workDir);
-      await running.stop(options.stopGraceMs);
-      throw new TestingError('IOC_TESTING_KAFKA_START', `Kafka broker at ${brokers[0]} did not become ready: ${ready.reason}\n--- broker log tail (${workDir}) ---\n${tail}`, {
-        details: { bindFailed: /BindException|Address already in use/.test(tail) },
-      });
-    }
+      await running.terminate(options.stopGraceMs);
+      throw new TestingError(
+        'IOC_TESTING_KAFKA_START',
+        `Kafka broker at ${brokers[0]} did not become ready: ${ready.reason}\n--- broker log tail (${workDir}) ---\n${tail}`,
+        { details: { bindFailed: /BindException|Address already in use/.test(tail) } },
+      );
+    };
+
+    let current: RunningJvm | undefined = await launch();
+    let stopping: Promise<void> | undefined;
     return {
       brokers,
       workDir,
-      pid: running.pid,
-      stop: () => running.stop(options.stopGraceMs),
+      get pid() {
+        return current?.pid ?? -1;
+      },
+      async kill() {
+        await current?.terminate(0);
+        current = undefined;
+      },
+      async start() {
+        if (stopping) throw new TestingError('IOC_TESTING_KAFKA_STOPPED', 'start() after stop(): the broker folder is gone');
+        current ??= await launch();
+      },
+      stop() {
+        stopping ??= (async () => {
+          await current?.terminate(options.stopGraceMs);
+          current = undefined;
+          await rm(workDir, { recursive: true, force: true });
+          guard.release();
+        })();
+        return stopping;
+      },
     };
   } catch (error) {
     await rm(workDir, { recursive: true, force: true });
     guard.release();
     throw error;
+  }
+}
+
+function spawnBroker(
+  options: JvmBrokerOptions,
+  classPath: string,
+  logging: string,
+  serverProperties: string,
+  guard: ProcessGuard,
+): RunningJvm {
+  const jvmOut = openSync(join(guard.dir, 'jvm.out'), 'a');
+  try {
+    const child = spawn(
+      'java',
+      [
+        `-Xmx${options.heap}`,
+        '-Xms128m',
+        '-XX:+ExitOnOutOfMemoryError',
+        // C1 only: about 30 % faster to ready on a busy 2-core box and no C2 compiler threads competing with
+        // the tests; peak throughput is lower, so benchmarks that need it pass -XX:TieredStopAtLevel=4.
+        '-XX:TieredStopAtLevel=1',
+        '-Djava.awt.headless=true',
+        ...(options.jvmOptions ?? []),
+        logging,
+        '-cp',
+        classPath,
+        'kafka.Kafka',
+        serverProperties,
+      ],
+      { cwd: guard.dir, stdio: ['ignore', jvmOut, jvmOut] },
+    );
+    return runningJvm(child, guard);
+  } finally {
+    closeSync(jvmOut);
   }
 }
 
@@ -212,7 +253,8 @@ export async function logTail(workDir: string, lines = 40): Promise<string> {
 interface RunningJvm {
   pid: number;
   exited: Promise<number | string>;
-  stop(graceMs: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs` (0: SIGKILL at once); resolves when the JVM has exited. */
+  terminate(graceMs: number): Promise<void>;
 }
 
 function runningJvm(child: ChildProcess, guard: ProcessGuard): RunningJvm {
@@ -225,20 +267,19 @@ function runningJvm(child: ChildProcess, guard: ProcessGuard): RunningJvm {
   // A forgotten stop() must not keep a test process alive; the guard cleans up after it instead.
   child.unref();
 
-  let stopping: Promise<void> | undefined;
-  const stop = (graceMs: number): Promise<void> => {
-    stopping ??= (async () => {
+  let terminating: Promise<void> | undefined;
+  const terminate = (graceMs: number): Promise<void> => {
+    terminating ??= (async () => {
+      // Awaiting the exit must hold the event loop open, or a caller's `await stop()` could end the process first.
       child.ref();
       if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        child.kill(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+        const timer = graceMs > 0 ? setTimeout(() => child.kill('SIGKILL'), graceMs) : undefined;
         await exited.catch(() => undefined);
         clearTimeout(timer);
       }
-      await rm(guard.dir, { recursive: true, force: true });
-      guard.release();
     })();
-    return stopping;
+    return terminating;
   };
-  return { pid: child.pid ?? -1, exited, stop };
+  return { pid: child.pid ?? -1, exited, terminate };
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { KAFKA_VERSION, startKafka, type KafkaBroker } from './kafka.js';
+import { askMetadata } from './kafka-ready.js';
 import { uniqueName } from './names.js';
 import { waitFor } from './wait.js';
 
@@ -103,6 +104,36 @@ describe('startKafka from Maven jars', () => {
     for (const [partition, offset] of next) assert.equal(byPartition.get(partition), offset);
     const total = [...next.values()].reduce((a, b) => a + b, 0);
     assert.equal(total, sent.length, 'committed offsets account for every record');
+  });
+
+  test('kill() crashes the broker and start() brings it back on the same address with its data', async () => {
+    const topic = uniqueName('testing-restart');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+    await producer.disconnect();
+
+    const crashed = broker.pid;
+    assert.ok(crashed !== undefined && crashed > 0);
+    await broker.kill?.();
+    assert.equal(processAlive(crashed), false);
+    assert.equal(broker.pid, -1);
+    await assert.rejects(askMetadata(broker.brokers));
+
+    await broker.start?.();
+    assert.ok(broker.pid !== undefined && broker.pid > 0 && broker.pid !== crashed);
+    const again = kafka.admin();
+    await again.connect();
+    try {
+      const offsets = await waitFor(() => again.fetchTopicOffsets(topic), { timeoutMs: 30_000, message: 'topic offsets after restart' });
+      assert.equal(offsets[0]?.high, '3');
+    } finally {
+      await again.disconnect();
+    }
   });
 
   test('stop() leaves no broker JVM and no temporary folder, and can be called twice', async () => {

@@ -44,10 +44,17 @@ export interface KafkaBroker {
   /** Apache Kafka version, or 'unknown' for a KAFKA_BROKERS broker when IOCBUS_KAFKA_VERSION is unset. */
   version: string;
   source: KafkaSource;
-  /** PID of the broker JVM (source 'jars' only). */
-  pid?: number;
+  /** PID of the broker JVM, -1 while killed (source 'jars' only). */
+  readonly pid?: number;
   /** Temporary folder of a JVM broker, removed by stop() (source 'jars' only). */
   workDir?: string;
+  /**
+   * SIGKILLs the broker JVM, keeping its storage, ports and folder so start() can bring it back: a broker
+   * crash for fault tests (source 'jars' only).
+   */
+  kill?(): Promise<void>;
+  /** Starts a killed broker again on the same storage and ports, resolving once metadata answers (source 'jars' only). */
+  start?(): Promise<void>;
   /** Stops what startKafka started; a no-op for KAFKA_BROKERS. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -103,7 +110,18 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
         ...(options.jvmOptions === undefined ? {} : { jvmOptions: options.jvmOptions }),
       });
       log(`kafka broker ${version} (${source}) at ${jvm.brokers.join(',')}`);
-      return { brokers: jvm.brokers, version, source, pid: jvm.pid, workDir: jvm.workDir, stop: jvm.stop };
+      return {
+        brokers: jvm.brokers,
+        version,
+        source,
+        get pid() {
+          return jvm.pid;
+        },
+        workDir: jvm.workDir,
+        kill: () => jvm.kill(),
+        start: () => jvm.start(),
+        stop: () => jvm.stop(),
+      };
     }
   }
   throw new TestingError('IOC_TESTING_KAFKA_UNAVAILABLE', `no Kafka broker available (${skipped.join('; ')})`, {
