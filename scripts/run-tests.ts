@@ -78,7 +78,8 @@ async function main(): Promise<number> {
       }
       console.log(`run-tests: broker ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       env['KAFKA_BROKERS'] = broker.brokers.join(',');
-      env['IOCBUS_KAFKA_VERSION'] = broker.version;
+      // 'unknown' (an external KAFKA_BROKERS) must not become the version that files launching their own broker fetch.
+      if (broker.version !== 'unknown') env['IOCBUS_KAFKA_VERSION'] = broker.version;
     }
     child = spawn(
       process.execPath,

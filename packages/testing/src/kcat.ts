@@ -119,11 +119,14 @@ export interface KcatProduceFileOptions extends KcatRecordsFileOptions {
   timeoutMs?: number;
 }
 
-/** Produces every record of `file` with `kcat -P -l`, keys split at `keyDelimiter`; resolves once all are acknowledged. */
+/**
+ * Produces every record of `file` with `kcat -P -l`, keys split at `keyDelimiter`; resolves once all are
+ * acknowledged. The topic must exist: librdkafka keeps waiting for an unknown one until `timeoutMs`.
+ */
 export async function kcatProduceFile(options: KcatProduceFileOptions): Promise<{ elapsedMs: number }> {
+  // Not quiet: delivery errors on stderr are what a failure or timeout message needs.
   const args = [
     '-P',
-    '-q',
     '-b',
     options.brokers.join(','),
     '-t',
