@@ -54,6 +54,8 @@ export const viewConfigSchema = z.object({
       stallTimeoutMs: int(100).default(120_000),
       /** Values per snapshot or delta message. */
       chunkValues: int(1).default(2000),
+      /** gRPC: encoded bytes a stream may have waiting for its client before it counts as blocked. */
+      maxBufferedBytes: int(1024).default(256 * 1024),
       /** Delta messages per second for a subscriber that asks for none; 0 = as fast as values change. */
       defaultMaxUpdatesPerSecond: z.coerce.number().min(0).default(0),
       /** Upper bound on what a subscriber may ask for; 0 = none. */

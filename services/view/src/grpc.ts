@@ -50,18 +50,45 @@ function http2StreamOf(call: object): { close(code: number): void; destroyed: bo
   return undefined;
 }
 
+/**
+ * grpc-js buffers 16 messages per call before write() returns false, whatever their size; a full
+ * snapshot chunk is hundreds of kilobytes. The sink also counts bytes handed to grpc-js and not yet
+ * flushed to HTTP/2 (each write's callback), and reports "full" above `maxBufferedBytes`, so a client
+ * that stops reading pins at most that much plus one message.
+ */
 class GrpcSink implements Sink {
   readonly transport = 'grpc' as const;
   private ended = false;
-  constructor(private readonly call: grpc.ServerWritableStream<SubscribeRequest, Buffer>) {}
+  private buffered = 0;
+  private drainWaiter: (() => void) | undefined;
+  constructor(
+    private readonly call: grpc.ServerWritableStream<SubscribeRequest, Buffer>,
+    private readonly maxBufferedBytes: number,
+  ) {
+    call.on('drain', () => this.maybeDrained());
+  }
 
   write(message: OutMessage): boolean {
     if (this.ended || this.call.cancelled) return true;
-    return this.call.write(message.grpc());
+    const bytes = message.grpc();
+    this.buffered += bytes.length;
+    const ok = this.call.write(bytes, () => {
+      this.buffered -= bytes.length;
+      this.maybeDrained();
+    });
+    return ok && this.buffered <= this.maxBufferedBytes;
+  }
+
+  private maybeDrained(): void {
+    if (this.drainWaiter === undefined || this.buffered > this.maxBufferedBytes / 2 || this.call.writableNeedDrain) return;
+    const cb = this.drainWaiter;
+    this.drainWaiter = undefined;
+    cb();
   }
 
   onDrain(callback: () => void): void {
-    this.call.once('drain', callback);
+    this.drainWaiter = callback;
+    this.maybeDrained();
   }
 
   end(error?: ViewError): void {
@@ -129,7 +156,7 @@ export function buildGrpcServer(serving: Serving, config: ViewConfig, logger: Lo
         const { hub } = requireRuntime(serving);
         const request = call.request;
         const filter = compileFilter(filterFromProto(request.filter));
-        const sink = new GrpcSink(call);
+        const sink = new GrpcSink(call, config.subscribe.maxBufferedBytes);
         const sub = hub.subscribe(sink, {
           filter,
           ...(request.resumeToken === undefined ? {} : { resumeToken: request.resumeToken }),
