@@ -97,26 +97,29 @@ export function createViewMetrics(registry: Registry, sources: ViewMetricsSource
 
   const labels = ['indicator', 'window', 'scope', 'group'] as const;
   type L = (typeof labels)[number];
-  const indicatorValue = m.gauge<L>('indicator', 'value', {
+  // Filled together by the first one's collect (prom-client collects in registration order): the unit
+  // groups are evaluated once per scrape.
+  const indicatorEvents = new Map<string, { labels: Record<L, string>; events: number }>();
+  m.gauge<L>('indicator', 'value', {
     help: 'Indicator values of the current windows, province level (scope="province") and unit-group level (scope="unit_group", group=department|commune). Rates are fractions; N/A values are absent.',
     labelNames: labels,
-  });
-  const indicatorEvents = m.gauge<L>('indicator', 'events', { help: 'Events behind each exported indicator value.', labelNames: labels });
-  // One collect fills both gauges: evaluation of the unit groups runs once per scrape.
-  m.gauge('indicator_series', 'series', {
-    help: 'Indicator series exported on this scrape.',
     collect() {
-      indicatorValue.reset();
-      indicatorEvents.reset();
-      let n = 0;
+      this.reset();
+      indicatorEvents.clear();
       const core = sources.core;
       for (const row of core === undefined ? [] : indicatorRows(core)) {
         const l = { indicator: row.indicator, window: row.window, scope: row.scope, group: row.group };
-        if (row.value !== null) indicatorValue.set(l, row.value);
-        indicatorEvents.set(l, row.events);
-        n++;
+        if (row.value !== null) this.set(l, row.value);
+        indicatorEvents.set(JSON.stringify(l), { labels: l, events: row.events });
       }
-      this.set(n);
+    },
+  });
+  m.gauge<L>('indicator', 'events', {
+    help: 'Events behind each exported indicator value.',
+    labelNames: labels,
+    collect() {
+      this.reset();
+      for (const { labels: l, events } of indicatorEvents.values()) this.set(l, events);
     },
   });
 
