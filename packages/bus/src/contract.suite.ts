@@ -237,6 +237,47 @@ export function runContract(target: ContractTarget): void {
       );
     });
 
+    test('onRevoked may commit while stopping, but not after a rebalance took the partitions', async (t) => {
+      const { bus, topic } = await setup(t, 2);
+      const other = await target.open();
+      t.after(() => other.close());
+      const group = uniqueName('group');
+      await bus.log.append(topic, makeRecords(30));
+      const outcomes: string[] = [];
+      const positions = new Map<number, string>();
+      const a = new Recorder(undefined, (batch) => {
+        positions.set(batch.partition, String(BigInt(batch.records.at(-1)!.offset) + 1n));
+      });
+      const options = a.options(group, [topic]);
+      a.consumer = await bus.source.joinGroup({
+        ...options,
+        onRevoked: async (partitions, reason) => {
+          await options.onRevoked(partitions, reason);
+          const offsets = partitions.map((p) => ({ ...p, offset: positions.get(p.partition) ?? '0' }));
+          try {
+            await a.consumer.commit(offsets);
+            outcomes.push(`${reason}: committed`);
+          } catch (err) {
+            outcomes.push(`${reason}: ${err instanceof BusError ? err.code : String(err)}`);
+          }
+        },
+      });
+      await waitFor(() => a.records.length === 30, { message: 'a read 30', timeoutMs: target.settleMs });
+      const b = new Recorder();
+      await b.join(other, group, [topic]);
+      await waitFor(() => a.owned().length === 1 && b.owned().length === 1, { message: 'split', timeoutMs: target.settleMs });
+      await a.consumer.stop();
+      assert.deepEqual(outcomes, [`revoked: ${BusErrorCode.NotAssigned}`, 'stopping: committed']);
+      await b.consumer.stop();
+      const c = new Recorder();
+      await c.join(bus, group, [topic]);
+      await waitFor(() => c.assigned.length === 1, { message: 'c assigned', timeoutMs: target.settleMs });
+      const kept = a.revoked.find((r) => r.reason === 'stopping')!.partitions[0]!;
+      const info = c.assigned[0]!.find((p) => p.partition === kept.partition)!;
+      assert.equal(info.committedOffset, positions.get(kept.partition), 'the commit made while stopping holds');
+      await c.consumer.stop();
+    });
+
     test('commit is refused for partitions the member does not own', async (t) => {
       const { bus, topic } = await setup(t, 1);
       const rec = new Recorder();
