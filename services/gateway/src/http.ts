@@ -1,6 +1,6 @@
 import { parseCloudEvent } from '@iocbus/events';
 import { renderMetrics } from '@iocbus/telemetry';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { bearerToken, type Principal } from './api-keys.js';
 import { admit, admitAny, authenticate, refuseWhenClosing, type GatewayCore } from './core.js';
 import { errorBody, GatewayError, toGatewayError } from './errors.js';
@@ -87,7 +87,7 @@ export function buildHttpApp(core: GatewayCore): FastifyInstance {
   const app = Fastify({
     loggerInstance: core.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One log line per request would be the hot path's biggest cost; latency goes to /metrics instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: core.config.http.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
