@@ -11,7 +11,7 @@ import { describeValue } from './fields.js';
 import { EVENT_NAMES, isEventType, eventNameOf } from './names.js';
 import { validateCandidate, type ParseResult } from './parse.js';
 import { problem, type Problem } from './problems.js';
-import { camelCase, codecFor, messageToJson, protoModel, PROTO_DIR, type DataCodec } from './proto.js';
+import { camelCase, codecFor, decodeStrict, messageToJson, protoModel, PROTO_DIR, type DataCodec } from './proto.js';
 import type { DossierEvent } from './schemas.js';
 
 /** Options for @grpc/proto-loader's loadSync so that fromProtoCloudEvent reads its objects faithfully. */
@@ -185,9 +185,7 @@ export function decodeProtoCloudEvent(bytes: Uint8Array): ParseResult {
   const ce = protoModel().cloudEvent;
   let obj: Record<string, unknown>;
   try {
-    // Plain Uint8Array: protobufjs's Buffer reader clamps truncated strings instead of failing.
-    const view = Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
-    obj = ce.toObject(ce.decode(view), { enums: String, longs: Number, defaults: false, oneofs: true });
+    obj = ce.toObject(decodeStrict(ce, bytes), { enums: String, longs: Number, defaults: false, oneofs: true });
   } catch (err) {
     return { ok: false, problems: [problem('$', `expected a protobuf iocbus.events.v1.CloudEvent message, but decoding failed (${err instanceof Error ? err.message : String(err)})`)] };
   }

@@ -99,8 +99,13 @@ function decode(record: KafkaRecordIn): DossierEvent {
       if (!lower.startsWith('ce_')) continue; // other headers (tracing, client metadata) are not ours
       const attr = name.slice(3);
       const value = text(headers[name], headerPath(name), problems);
-      if (attr === 'datacontenttype' || attr === 'data') {
-        problems.push(problem(headerPath(name), `is not allowed in binary mode; the data's media type is the content-type header`));
+      if (attr === 'datacontenttype') {
+        // Not part of the binary-mode binding (content-type carries it), but the cloudevents SDK sends it.
+        if (value !== undefined && !PROTOBUF_MEDIA_TYPE.test(value)) {
+          problems.push(problem(headerPath(name), `expected ${PROTOBUF_CONTENT_TYPE} or no header (the content-type header carries the media type), got ${describeValue(value)}`));
+        }
+      } else if (attr === 'data') {
+        problems.push(problem(headerPath(name), 'is not allowed in binary mode: the data is the record value'));
       } else if (!ATTRIBUTE_SET.has(attr) && !EXTENSION_NAME.test(attr)) {
         problems.push(problem(headerPath(name), 'is not a CloudEvents attribute header: ce_ must be followed by 1-20 lower-case letters or digits'));
       } else if (value !== undefined) {

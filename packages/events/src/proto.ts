@@ -161,14 +161,22 @@ export function messageToJson(fields: readonly FieldInfo[], msg: Record<string, 
   return out;
 }
 
-/**
- * Protobuf bytes → JSON-shaped data (unvalidated). Throws protobufjs errors on malformed bytes.
- * Decodes through a plain Uint8Array: protobufjs's Buffer reader clamps over-long string lengths instead
- * of failing, which would let a truncated record decode "successfully".
- */
+/** Protobuf bytes → JSON-shaped data (unvalidated). Throws on malformed bytes. */
 export function decodeData(type: EventType, bytes: Uint8Array): Record<string, unknown> {
   const codec = codecFor(type);
-  const view = Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
-  const msg = codec.type.decode(view) as unknown as Record<string, unknown>;
+  const msg = decodeStrict(codec.type, bytes) as unknown as Record<string, unknown>;
   return messageToJson(codec.fields, msg);
+}
+
+/**
+ * protobufjs decode with the bounds checks it lacks. Its Buffer reader clamps an over-long string length
+ * instead of failing, so decode through a plain Uint8Array reader; and its 64-bit varint reader reads a
+ * 4th byte past the end unchecked, so verify the reader stopped exactly at the end.
+ */
+export function decodeStrict(type: protobuf.Type, bytes: Uint8Array): protobuf.Message {
+  const view = Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
+  const reader = protobuf.Reader.create(view);
+  const msg = type.decode(reader);
+  if (reader.pos !== reader.len) throw new Error(`truncated input: read past the end (${reader.pos} > ${reader.len} bytes)`);
+  return msg;
 }
