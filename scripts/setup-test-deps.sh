@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
   "kcat:kcat"
   "java:openjdk-17-jre-headless"
   "mvn:maven"
+  "chromium:chromium"
 )
 
 missing=()
