@@ -7,11 +7,14 @@ export interface PartitionReadings {
 
 export function createAggregatorMetrics(registry: Registry, readings: PartitionReadings) {
   const m = new ServiceMetrics('aggregator', registry);
+  const events = m.counter<'outcome'>('events', {
+    help: 'Input records processed, by outcome: applied, duplicate (same source and id seen before), dead_lettered',
+    labelNames: ['outcome'],
+  });
+  // Present from the start at 0: otherwise the first dead letter creates the series at 1 and increase() never sees it.
+  for (const outcome of ['applied', 'duplicate', 'dead_lettered']) events.inc({ outcome }, 0);
   return {
-    events: m.counter<'outcome'>('events', {
-      help: 'Input records processed, by outcome: applied, duplicate (same source and id seen before), dead_lettered',
-      labelNames: ['outcome'],
-    }),
+    events,
     lateEvents: m.counter('late_events', {
       help: 'Events whose event time was older than the engine clock minus the allowed lateness (they revise a closed window)',
     }),

@@ -95,6 +95,32 @@ export function createViewMetrics(registry: Registry, sources: ViewMetricsSource
     },
   });
 
+  // For the deploy/ alert rules "a source silent too long" and "a unit's overdue count jumping". Bounded by
+  // the sources the progress records carry (publish.maxSources per partition) and by the catalog's units.
+  m.gauge<'source'>('source_last_seen', 'timestamp_seconds', {
+    help: 'Wall time (Unix seconds) at which an aggregator last applied an event from this CloudEvents source, over all input partitions.',
+    labelNames: ['source'],
+    collect() {
+      this.reset();
+      const last = new Map<string, number>();
+      for (const p of sources.core?.state.progress.values() ?? []) {
+        for (const s of p.sources) last.set(s.source, Math.max(last.get(s.source) ?? 0, s.lastSeenMs));
+      }
+      for (const [source, ms] of last) this.set({ source }, ms / 1000);
+    },
+  });
+  m.gauge<'unit' | 'group'>('unit_overdue', 'dossiers', {
+    help: 'Dossiers overdue now (indicator in_process_overdue) per unit, with its catalog group.',
+    labelNames: ['unit', 'group'],
+    collect() {
+      this.reset();
+      for (const v of sources.core?.table.byKey.values() ?? []) {
+        if (v.indicator !== 'in_process_overdue' || v.scope.kind !== 'unit' || v.value === null) continue;
+        this.set({ unit: v.scope.code, group: v.scope.group ?? '' }, v.value);
+      }
+    },
+  });
+
   const labels = ['indicator', 'window', 'scope', 'group'] as const;
   type L = (typeof labels)[number];
   // Filled together by the first one's collect (prom-client collects in registration order): the unit
