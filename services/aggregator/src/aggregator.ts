@@ -30,11 +30,11 @@ import {
 import type { Catalog } from '@iocbus/catalog';
 import { createPartitionEngine, type PartitionEngine } from '@iocbus/engine';
 import { IocError } from '@iocbus/errors';
-import { fromKafkaRecord } from '@iocbus/events';
 import type { Logger, Registry } from '@iocbus/telemetry';
 import { CheckpointStore } from './checkpoint.js';
 import type { AggregatorConfig, FaultPoint } from './config.js';
 import { deadLetterRecord } from './dead-letter.js';
+import { decodeEvent } from './decode.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
 import { PartitionWork } from './partition-work.js';
 import { topicSpecs } from './topics.js';
@@ -316,7 +316,7 @@ class AggregatorImpl implements Aggregator {
         if (offset < work.position) continue; // delivered again after a seek: already in the state
         let event;
         try {
-          event = fromKafkaRecord(record);
+          event = decodeEvent(record);
         } catch (err) {
           await this.deadLetter(record, err);
           work.skip(offset);
