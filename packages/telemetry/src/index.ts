@@ -15,3 +15,4 @@ export {
   type RenderedMetrics,
   type ServiceRegistryOptions,
 } from './metrics.js';
+export { promtoolFindings } from './promtool.js';

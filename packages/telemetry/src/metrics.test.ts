@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
 import { createRegistry, metricName, renderMetrics, ServiceMetrics } from './metrics.js';
+import { promtoolFindings } from './promtool.js';
 
 test('metricName follows iocbus_<service>_<thing>_<unit> and refuses other shapes', () => {
   assert.equal(metricName('gateway', 'request_duration', 'seconds'), 'iocbus_gateway_request_duration_seconds');
@@ -43,4 +44,15 @@ test('counter, histogram and gauge helpers create correctly named series', async
   depth = 9;
   assert.match((await renderMetrics(registry)).body, /iocbus_view_in_flight_events\{instance="i1"\} 9/);
   assert.throws(() => new ServiceMetrics('Bad Name', registry), /not lower snake case/);
+});
+
+test('promtool accepts the exposition: it parses, and our series pass its lint', async () => {
+  const registry = createRegistry();
+  const m = new ServiceMetrics('gateway', registry);
+  m.counter('events', { help: 'Events handled', labelNames: ['result'] }).inc({ result: 'accepted' });
+  m.histogram('request_duration', 'seconds', { help: 'Request latency', buckets: [0.1, 1] }).observe(0.2);
+  m.gauge('in_flight', 'events', { help: 'Events in flight' }).set(3);
+  const { body } = await renderMetrics(registry);
+  assert.deepEqual(promtoolFindings(body), []);
+  assert.notDeepEqual(promtoolFindings(`${body}broken{ 1\n`), [], 'promtool must flag a broken exposition');
 });

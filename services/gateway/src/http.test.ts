@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createInProcessBus, type AppendedRecord, type BusRecord, type EventLog } from '@iocbus/bus';
 import { fromKafkaRecord, parseCloudEvent } from '@iocbus/events';
+import { promtoolFindings } from '@iocbus/telemetry';
 import { buildTestGateway, errorMatrix, sampleEvent, SOURCE, testConfig, testKeys, type TestKeys } from './test-support.js';
 
 const TOPIC = 'iocbus.dossier-events.v1';
@@ -184,13 +185,16 @@ test('/healthz, /readyz follow the probe, /metrics exposes the gateway series', 
   assert.equal((await gateway.http.inject({ url: '/readyz' })).statusCode, 200);
   await send('/v1/events', sampleEvent());
   await send('/v1/events', { nope: true });
+  await send('/v1/events:batch', [sampleEvent()]);
   const metrics = await gateway.http.inject({ url: '/metrics' });
   assert.match(metrics.headers['content-type'] as string, /^text\/plain/);
-  assert.match(metrics.body, /iocbus_gateway_events_total\{transport="http",result="accepted"\} 1/);
+  assert.match(metrics.body, /iocbus_gateway_events_total\{transport="http",result="accepted"\} 2/);
   assert.match(metrics.body, /iocbus_gateway_events_total\{transport="http",result="rejected"\} 1/);
   assert.match(metrics.body, /iocbus_gateway_request_duration_seconds_count\{transport="http",route="\/v1\/events",status="202"\} 1/);
-  assert.match(metrics.body, /iocbus_gateway_kafka_produce_duration_seconds_count\{outcome="acked"\} 1/);
-  assert.match(metrics.body, /iocbus_gateway_kafka_batch_size_records_sum 1/);
+  assert.match(metrics.body, /iocbus_gateway_request_duration_seconds_count\{transport="http",route="\/v1\/events:batch",status="202"\} 1/);
+  assert.match(metrics.body, /iocbus_gateway_kafka_produce_duration_seconds_count\{outcome="acked"\} 2/);
+  assert.match(metrics.body, /iocbus_gateway_kafka_batch_size_records_sum 2/);
   assert.match(metrics.body, /iocbus_gateway_in_flight_events 0/);
   assert.match(metrics.body, /iocbus_gateway_kafka_up_bool 1/);
+  assert.deepEqual(promtoolFindings(metrics.body), []);
 });

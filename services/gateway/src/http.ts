@@ -174,7 +174,8 @@ export function buildHttpApp(core: GatewayCore): FastifyInstance {
 
   app.addHook('onResponse', async (request, reply) => {
     core.metrics.requestDuration.observe(
-      { transport: 'http', route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      // fastify writes a literal ':' in a path as '::'; the label shows the path clients use.
+      { transport: 'http', route: request.routeOptions.url?.replace('::', ':') ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
   });
