@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   "java:openjdk-17-jre-headless"
   "mvn:maven"
   "chromium:chromium"
+  "promtool:prometheus"
 )
 
 missing=()
