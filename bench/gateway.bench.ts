@@ -245,7 +245,8 @@ async function main(): Promise<void> {
 
     const written = await kcatCount({ brokers: broker.brokers, topic, timeoutMs: 300_000 });
     const expected = warmed + http.events + grpcRun.events;
-    if (written !== expected) throw new Error(`the topic holds ${written} records, the gateway acknowledged ${expected}`);
+    // More on the topic than acknowledged is possible only when a phase hit its time limit with events in flight.
+    if (written < expected) throw new Error(`the topic holds ${written} records, the gateway acknowledged ${expected}`);
 
     // Ceiling: kcat (librdkafka, acks=all, idempotent) producing the same keys and values to the same broker.
     const recordsFile = join(dir, 'records.bin');
@@ -282,7 +283,7 @@ async function main(): Promise<void> {
       `  ratio best gateway path / ceiling = ${(Math.max(httpRate, grpcRate) / ceiling).toFixed(2)}`,
       `  Kafka produce requests: HTTP phase mean ${afterHttp.meanBatch.toFixed(0)} records, ${afterHttp.meanProduceMs.toFixed(1)} ms each (cumulative); ` +
         `gRPC phase ${grpcBatches} requests`,
-      `  verified with kcat: the gateway's topic holds exactly the ${expected} acknowledged events`,
+      `  verified with kcat: the gateway's topic holds ${written} records for ${expected} acknowledged events`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
 

@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import { createInProcessBus, type AppendedRecord, type BusRecord, type EventLog } from '@iocbus/bus';
 import { fromKafkaRecord, parseCloudEvent } from '@iocbus/events';
 import { promtoolFindings } from '@iocbus/telemetry';
-import { buildTestGateway, errorMatrix, sampleEvent, SOURCE, testConfig, testKeys, type TestKeys } from './test-support.js';
+import { buildTestGateway, errorMatrix, GatedLog, sampleEvent, SOURCE, testConfig, testKeys, type TestKeys } from './test-support.js';
 
 const TOPIC = 'iocbus.dossier-events.v1';
 const STRUCTURED = 'application/cloudevents+json';
@@ -197,4 +197,26 @@ test('/healthz, /readyz follow the probe, /metrics exposes the gateway series', 
   assert.match(metrics.body, /iocbus_gateway_in_flight_events 0/);
   assert.match(metrics.body, /iocbus_gateway_kafka_up_bool 1/);
   assert.deepEqual(promtoolFindings(metrics.body), []);
+});
+
+test('graceful close waits for a request already taken and answers it 202 once written, asking the client to reconnect', async (t) => {
+  keys ??= await testKeys();
+  const bus = createInProcessBus();
+  await bus.admin.ensureTopics([{ name: TOPIC, partitions: 1 }]);
+  const gate = new GatedLog(bus.log);
+  gate.gated = true;
+  const { gateway, send } = await setup(t, gate);
+  const taken = send('/v1/events', sampleEvent());
+  while (gate.waiting === 0) await new Promise((r) => setTimeout(r, 5));
+  let closedYet = false;
+  const closed = gateway.close().then(() => (closedYet = true));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(closedYet, false, 'close must wait for the request in flight');
+  assert.equal(gateway.core.closing, true);
+  gate.release();
+  const answer = await taken;
+  assert.equal(answer.statusCode, 202);
+  assert.equal(answer.headers.connection, 'close');
+  await closed;
+  assert.equal((await bus.source.readToEnd(TOPIC)).length, 1);
 });

@@ -89,7 +89,8 @@ export function buildHttpApp(core: GatewayCore): FastifyInstance {
     // One log line per request would be the hot path's biggest cost; latency goes to /metrics instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: core.config.http.bodyLimitBytes,
-    return503OnClosing: true,
+    // Our guard answers during shutdown instead, in the error shape clients know, with Retry-After.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   app.decorateRequest('principal', null);
@@ -170,6 +171,12 @@ export function buildHttpApp(core: GatewayCore): FastifyInstance {
       request.log.error({ err: error, code: err.code, url: request.url }, 'request failed');
     }
     return sendError(reply, err);
+  });
+
+  // While stopping, tell keep-alive clients to reconnect (to another instance) after this answer.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (core.closing) void reply.header('connection', 'close');
+    return payload;
   });
 
   app.addHook('onResponse', async (request, reply) => {
