@@ -28,6 +28,11 @@ export interface RunSimulationOptions {
   /** Events per second sent at most. */
   rate?: number;
   batchSize?: number;
+  /**
+   * Simulated time up to which to run as fast as possible before following the wall clock; default the
+   * wall clock itself (a backfill of the past). A fixed time replays a chosen day from its morning.
+   */
+  catchUpUntil?: number;
   /** Follow the wall clock at all (false: emit everything up to `until` at full speed, e.g. to a file). */
   paced?: boolean;
   retry?: RetryPolicy;
@@ -64,14 +69,15 @@ export async function runSimulation(options: RunSimulationOptions): Promise<Simu
   const summary: SimulationSummary = { sent: 0, accepted: 0, duplicate: 0, rejected: 0, simulatedFrom: sim.now, simulatedTo: sim.now };
   let rejectsShown = 0;
   // Anchor of the live phase: simulated time `simAnchor` corresponds to wall time `realAnchor`.
-  let live = !paced || sim.now >= now();
+  const catchUpEnd = (): number => options.catchUpUntil ?? now();
+  let live = !paced || sim.now >= catchUpEnd();
   let realAnchor = now();
   let simAnchor = sim.now;
   const started = now();
 
   const target = (): number => {
     if (!paced) return options.until ?? Number.POSITIVE_INFINITY;
-    if (!live) return now();
+    if (!live) return catchUpEnd();
     return simAnchor + (now() - realAnchor) * speed;
   };
 
@@ -109,7 +115,7 @@ export async function runSimulation(options: RunSimulationOptions): Promise<Simu
       `${phase} · simulated ${formatLocal(sim.now).slice(0, 16).replace('T', ' ')} · sent ${formatCount(summary.sent)}` +
       ` (${formatCount(Math.round(summary.sent / seconds))}/s) · accepted ${formatCount(summary.accepted)} · duplicate ${formatCount(summary.duplicate)}` +
       ` · rejected ${formatCount(summary.rejected)} · in flight ${formatCount(sim.stats().pending)}`;
-    const span = (options.until ?? now()) - summary.simulatedFrom;
+    const span = (options.until ?? catchUpEnd()) - summary.simulatedFrom;
     const fraction = !live || !paced ? Math.min(1, Math.max(0, (sim.now - summary.simulatedFrom) / Math.max(1, span))) : undefined;
     progress.update(text, fraction, force);
   };
@@ -128,11 +134,11 @@ export async function runSimulation(options: RunSimulationOptions): Promise<Simu
     const events = sim.advanceTo(to, Math.min(batchSize, left));
     if (events.length > 0) await deliver(events);
     report();
-    if (!live && sim.now >= now() - TICK_MS && events.length < batchSize) {
+    if (!live && sim.now >= catchUpEnd() - TICK_MS && events.length < batchSize) {
       live = true;
       realAnchor = now();
       simAnchor = sim.now;
-      progress.log(`caught up with the wall clock at ${formatLocal(sim.now)}; following it at ×${speed}`);
+      progress.log(`caught up at ${formatLocal(sim.now)}; following the wall clock at ×${speed}`);
     }
     if (live && paced && events.length < batchSize) {
       // Sleep until the next planned event is due, bounded so progress and pauses stay responsive.

@@ -94,7 +94,11 @@ export function planDossier(input: DossierPlanInput, rates: Rates, cal: WorkCale
 
   // Office time of actual work from receipt to the end, pauses excluded.
   const lateWork = rng.logNormal(rates.lateWorkHours.median * Math.sqrt(procedure.statutoryHours / 8), rates.lateWorkHours.sigma) * HOUR_MS;
-  const work = late ? statutory + lateWork : statutory * (early ? rng.uniform(0.08, 0.6) : rng.uniform(0.6, 0.98));
+  const onTimeWork =
+    procedure.typicalHours !== undefined
+      ? Math.min(statutory * 0.98, Math.max(5 * MINUTE_MS, rng.logNormal(procedure.typicalHours, 0.6) * HOUR_MS))
+      : statutory * (early ? rng.uniform(0.08, 0.6) : rng.uniform(0.6, 0.98));
+  const work = late ? statutory + lateWork : onTimeWork;
 
   const components = planComponents(procedure, unit, online, rates, rng);
   push('received', receivedAt, {

@@ -48,6 +48,11 @@ const procedureSchema = z.strictObject({
   supplementRate: share.default(0.05),
   /** Share of on-time dossiers finished well before the deadline. */
   earlyShare: share.default(0.5),
+  /**
+   * Median office hours an on-time dossier really takes, for procedures done far inside their limit
+   * (a certified copy takes minutes, not the half day the law allows). Absent: a share of the limit.
+   */
+  typicalHours: positive.optional(),
   /** Lowers the unit's on-time rate for hard procedures. */
   latePenalty: share.default(0),
   applicant: z.enum(['citizen', 'business', 'mixed']).default('citizen'),

@@ -11,7 +11,7 @@ import { connect } from './stream.js';
 const params = new URLSearchParams(location.search);
 const SILENT_MINUTES = Number(params.get('silent') ?? 30);
 const MIN_RESOLVED_FOR_RANKING = Number(params.get('minResolved') ?? 5);
-const RANK_ROWS = 5;
+const RANK_ROWS = 6;
 
 const store = new Store();
 let lang = params.get('lang') === 'en' || localStorage.getItem('iocbus.lang') === 'en' ? 'en' : 'vi';
@@ -86,8 +86,8 @@ function renderScore() {
   }
 }
 
-function rankingRows(values, field, suffix) {
-  if (values.length === 0) return `<li class="empty">${text(lang, 'noData')}</li>`;
+function rankingRows(values, field, suffix, empty = 'noData') {
+  if (values.length === 0) return `<li class="empty">${text(lang, store.ready ? empty : 'noData')}</li>`;
   return values
     .map((v, i) => {
       const name = shortUnitName(v.scope.name, v.scope.code);
@@ -112,7 +112,7 @@ function renderRanking() {
   const b = rankingRows(overdue, 'value', (base) => {
     const code = base.split('|')[2];
     return `<span class="of"><span data-k="in_process|now|${code}|value"></span> ${text(lang, 'inProcess')}</span>`;
-  });
+  }, 'noOverdue');
   for (const [id, html] of [['rank-ontime', a], ['rank-overdue', b]]) {
     const el = $(id);
     if (el.dataset.html !== html) {
@@ -151,7 +151,7 @@ function renderTrend() {
 function renderStatus() {
   const s = connection.state;
   document.body.dataset.connection = s;
-  $('conn-text').textContent = text(lang, s === 'live' ? 'live' : s === 'connecting' ? 'connecting' : 'reconnecting');
+  $('conn-text').textContent = text(lang, s === 'live' ? 'live' : s === 'connecting' ? 'connecting' : 'offline');
   const banner = $('banner');
   banner.hidden = s !== 'reconnecting';
   if (s === 'reconnecting') {
