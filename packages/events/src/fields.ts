@@ -3,7 +3,8 @@
  * "<field>: expected <what>, got <value>" instead of zod's generic wording (see problems.ts).
  */
 import { z } from 'zod';
-import { rfc3339Problem } from './time.js';
+import { charProblem, isLine, isText, isToken, isWellFormed } from './chars.js';
+import { isRfc3339, rfc3339Problem } from './time.js';
 
 export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
@@ -20,18 +21,6 @@ export function expecting(what: string) {
     iss.input === undefined ? `is required: expected ${what}` : `expected ${what}, got ${describeValue(iss.input)}`;
 }
 
-const NO_SPACE_OR_CONTROL = /^[^\s\p{Cc}]+$/u;
-const NO_CONTROL = /^[^\p{Cc}]*$/u;
-
-/**
- * Lone UTF-16 surrogates (possible in JSON via "\ud800") cannot be encoded as UTF-8, so protobuf and
- * Kafka headers would silently turn them into U+FFFD; refusing them keeps every codec exact.
- */
-export function isWellFormed(s: string): boolean {
-  // With the u flag a surrogate class matches only unpaired surrogates (pairs are one code point).
-  return !LONE_SURROGATE.test(s);
-}
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 export const WELL_FORMED_MESSAGE = 'expected well-formed Unicode text (no lone surrogates)';
 
 /** A code (dossier, procedure, unit, sector, component): 1-100 chars, no whitespace or control chars. */
@@ -39,7 +28,7 @@ export const code = z
   .string({ error: expecting('a code string') })
   .check((ctx) => {
     const v = ctx.value;
-    if (v.length === 0 || v.length > 100 || !NO_SPACE_OR_CONTROL.test(v) || !isWellFormed(v)) {
+    if (v.length > 100 || !isToken(v)) {
       ctx.issues.push({
         code: 'custom',
         input: v,
@@ -51,6 +40,7 @@ export const code = z
 export const timestamp = z
   .string({ error: expecting('an RFC 3339 timestamp with offset, like 2025-07-01T08:30:00+07:00') })
   .check((ctx) => {
+    if (isRfc3339(ctx.value)) return;
     const why = rfc3339Problem(ctx.value);
     if (why !== undefined) {
       ctx.issues.push({
@@ -68,8 +58,7 @@ function text(required: boolean) {
     let why: string | undefined;
     if (v.length > 4000) why = `expected at most 4000 characters, got ${v.length}`;
     else if (required && v.trim().length === 0) why = 'expected non-blank text';
-    else if (!NO_CONTROL.test(v.replace(/[\n\r\t]/g, ''))) why = 'expected text without control characters (other than tab and newline)';
-    else if (!isWellFormed(v)) why = WELL_FORMED_MESSAGE;
+    else if (!isText(v)) why = isWellFormed(v) ? 'expected text without control characters (other than tab and newline)' : WELL_FORMED_MESSAGE;
     if (why !== undefined) ctx.issues.push({ code: 'custom', input: v, message: why });
   });
 }
@@ -101,7 +90,7 @@ export const absoluteUrl = z
   .string({ error: expecting('an absolute URL') })
   .check((ctx) => {
     const v = ctx.value;
-    if (v.length > 2048 || !URL.canParse(v) || !NO_SPACE_OR_CONTROL.test(v) || !isWellFormed(v)) {
+    if (v.length > 2048 || !isToken(v) || !URL.canParse(v)) {
       ctx.issues.push({ code: 'custom', input: v, message: `expected an absolute URL of at most 2048 characters, got ${describeValue(v)}` });
     }
   });
@@ -121,3 +110,23 @@ export function nonEmptyList<T extends z.ZodType>(item: T, what: string, max = 5
       }
     });
 }
+
+/**
+ * A string attribute: 1..maxLength characters; `token` forbids whitespace (URIs), `line` allows spaces
+ * (event ids); neither allows control characters or lone surrogates.
+ */
+export function attributeString(expected: string, maxLength: number, kind: 'token' | 'line') {
+  return z.string({ error: expecting(expected) }).check((ctx) => {
+    const v = ctx.value;
+    if (v.length > 0 && v.length <= maxLength && (kind === 'token' ? isToken(v) : isLine(v))) return;
+    const why = v.length > maxLength ? `is longer than ${maxLength} characters` : charProblem(v, kind);
+    ctx.issues.push({ code: 'custom', input: v, message: `expected ${expected}, got ${describeValue(v)}, which ${why}` });
+  });
+}
+
+/** An extension attribute value given as a string; at most 4096 characters, well-formed. */
+export const extensionString = z.string().check((ctx) => {
+  const v = ctx.value;
+  if (v.length <= 4096 && isWellFormed(v)) return;
+  ctx.issues.push({ code: 'custom', input: v, message: v.length > 4096 ? 'expected at most 4096 characters' : WELL_FORMED_MESSAGE });
+});

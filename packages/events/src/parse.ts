@@ -20,7 +20,6 @@ export type ParseResult = { ok: true; event: DossierEvent } | { ok: false; probl
 const KNOWN = new Set<string>(CONTEXT_ATTRIBUTES);
 // application/json, application/*+json and text/json, with optional parameters (charset).
 const JSON_MEDIA_TYPE = /^\s*(?:application\/(?:[\w.+-]+\+)?json|text\/json)\s*(?:;.*)?$/i;
-const ISSUE_PARAMS = { reportInput: false } as const;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -64,7 +63,7 @@ export function validateCandidate(input: unknown, options: ValidateOptions): Par
   const obj = withoutNulls(input);
   const problems: Problem[] = [];
 
-  const env = envelopeSchema.safeParse(obj, ISSUE_PARAMS);
+  const env = envelopeSchema.safeParse(obj);
   if (!env.success) collectIssues(env.error.issues, [], problems, 'CloudEvents attribute');
 
   let extensions: Record<string, string> | undefined;
@@ -77,7 +76,7 @@ export function validateCandidate(input: unknown, options: ValidateOptions): Par
         problem(`$['${key.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}']`, 'is not a CloudEvents attribute: extension attribute names are 1-20 lower-case letters or digits'),
       );
     } else {
-      const v = extensionValueSchema.safeParse(obj[key], ISSUE_PARAMS);
+      const v = extensionValueSchema.safeParse(obj[key]);
       if (!v.success) collectIssues(v.error.issues, [key], problems, 'extension');
       else (extensions ??= {})[key] = String(v.data);
     }
@@ -92,7 +91,7 @@ export function validateCandidate(input: unknown, options: ValidateOptions): Par
   const schema = typeof type === 'string' ? DATA_SCHEMAS[type as EventType] : undefined;
   let data: Record<string, unknown> | undefined;
   if (schema !== undefined) {
-    const parsed = schema.safeParse(cleanData(obj.data), ISSUE_PARAMS);
+    const parsed = schema.safeParse(cleanData(obj.data));
     if (parsed.success) data = parsed.data as Record<string, unknown>;
     else collectIssues(parsed.error.issues, ['data'], problems, `${String(type)} data`);
   }

@@ -14,14 +14,14 @@ import {
   code,
   describeValue,
   expecting,
-  isWellFormed,
+  attributeString,
+  extensionString,
   nonEmptyList,
   oneOf,
   optionalText,
   positiveHours,
   requiredText,
   timestamp,
-  WELL_FORMED_MESSAGE,
 } from './fields.js';
 import { EVENT_NAMES, isEventType, type EventName, type EventType } from './names.js';
 
@@ -135,25 +135,16 @@ export const CONTEXT_ATTRIBUTES = [
 /** CloudEvents 1.0: extension names are lower-case ASCII letters and digits. */
 export const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 
-const NO_SPACE_OR_CONTROL = /^[^\s\p{Cc}]+$/u;
-const NO_CONTROL = /^[^\p{Cc}]+$/u;
-
-/** The envelope of the JSON (structured) form, with `data` left for the per-type schema. */
-export const envelopeSchema = z.looseObject(
+/**
+ * The envelope's context attributes, with `data` left to the per-type schema. Other members are
+ * extension attributes, checked by validateCandidate (parse.ts) against EXTENSION_NAME and
+ * extensionValueSchema; this schema strips them (a loose object would copy every member, data included).
+ */
+export const envelopeSchema = z.object(
   {
     specversion: z.literal(SPEC_VERSION, { error: expecting('the string "1.0"') }),
-    id: z
-      .string({ error: expecting('a non-empty event id string') })
-      .min(1, { error: 'expected a non-empty event id' })
-      .max(256, { error: 'expected an event id of at most 256 characters' })
-      .regex(NO_CONTROL, { error: 'expected an event id without control characters' })
-      .refine(isWellFormed, { error: WELL_FORMED_MESSAGE }),
-    source: z
-      .string({ error: expecting('a URI-reference such as /agencies/H21.17/igate') })
-      .min(1, { error: 'expected a non-empty URI-reference such as /agencies/H21.17/igate' })
-      .max(512, { error: 'expected a URI-reference of at most 512 characters' })
-      .regex(NO_SPACE_OR_CONTROL, { error: 'expected a URI-reference without spaces or control characters' })
-      .refine(isWellFormed, { error: WELL_FORMED_MESSAGE }),
+    id: attributeString('a non-empty event id of at most 256 characters without control characters', 256, 'line'),
+    source: attributeString('a URI-reference without spaces or control characters (such as /agencies/H21.17/igate), at most 512 characters', 512, 'token'),
     type: z.string({ error: expecting('a dossier event type such as vn.gov.tthc.dossier.received') }).check((ctx) => {
       if (!isEventType(ctx.value)) {
         ctx.issues.push({
@@ -167,19 +158,13 @@ export const envelopeSchema = z.looseObject(
     subject: code,
     // At the JSON edge data must be a JSON object; see parse.ts for what is accepted.
     datacontenttype: z.string({ error: expecting('a media type string') }).optional(),
-    dataschema: z
-      .string({ error: expecting('a URI') })
-      .min(1, { error: 'expected a non-empty URI' })
-      .max(2048, { error: 'expected a URI of at most 2048 characters' })
-      .regex(NO_SPACE_OR_CONTROL, { error: 'expected a URI without spaces or control characters' })
-      .refine(isWellFormed, { error: WELL_FORMED_MESSAGE })
-      .optional(),
+    dataschema: attributeString('a URI without spaces or control characters, at most 2048 characters', 2048, 'token').optional(),
   },
   { error: expecting('a CloudEvent JSON object') },
 );
 
 /** An extension attribute as sent in JSON; stored as its CloudEvents canonical string form. */
-export const extensionValueSchema = z.union([z.string().max(4096).refine(isWellFormed), z.boolean(), z.number().int()], {
+export const extensionValueSchema = z.union([extensionString, z.boolean(), z.number().int()], {
   error: expecting('a string (at most 4096 characters), boolean or integer extension attribute value'),
 });
 

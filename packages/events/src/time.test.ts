@@ -52,3 +52,20 @@ test('toEpochMs returns NaN, never throws, on malformed input', () => {
     assert.ok(Number.isNaN(toEpochMs(s)), s);
   }
 });
+
+test('property: the fast isRfc3339 agrees with rfc3339Problem on valid and near-miss strings', () => {
+  const nearMiss = fc
+    .tuple(arbitraryTimestamp(), fc.nat(), fc.constantFrom(...'0123456789-:TtZz+. x'), fc.constantFrom('replace', 'insert', 'delete'))
+    .map(([s, at, ch, op]) => {
+      const i = at % (s.length + 1);
+      if (op === 'replace') return s.slice(0, i) + ch + s.slice(i + 1);
+      if (op === 'insert') return s.slice(0, i) + ch + s.slice(i);
+      return s.slice(0, i) + s.slice(i + 1);
+    });
+  fc.assert(
+    fc.property(fc.oneof(arbitraryTimestamp(), nearMiss, fc.string()), (s) => {
+      assert.equal(isRfc3339(s), rfc3339Problem(s) === undefined, s);
+    }),
+    { numRuns: 5000 },
+  );
+});

@@ -37,8 +37,44 @@ export function rfc3339Problem(s: string): string | undefined {
   return undefined;
 }
 
+function d2(s: string, at: number): number {
+  const a = s.charCodeAt(at) - 48;
+  const b = s.charCodeAt(at + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * The same rule as rfc3339Problem(s) === undefined, by char codes: this runs for every timestamp of
+ * every event, and is several times faster than the regular expression.
+ */
 export function isRfc3339(s: string): boolean {
-  return rfc3339Problem(s) === undefined;
+  const n = s.length;
+  if (n < 20 || n > 35) return false;
+  const yh = d2(s, 0);
+  const yl = d2(s, 2);
+  const mo = d2(s, 5);
+  const d = d2(s, 8);
+  const h = d2(s, 11);
+  const mi = d2(s, 14);
+  const sec = d2(s, 17);
+  if (yh < 0 || yl < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return false;
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return false;
+  const t = s.charCodeAt(10);
+  if (t !== 84 && t !== 116) return false;
+  const y = yh * 100 + yl;
+  if (d > (mo === 2 && isLeap(y) ? 29 : (DAYS_IN_MONTH[mo - 1] as number))) return false;
+  let i = 19;
+  if (s.charCodeAt(i) === 46) {
+    const start = ++i;
+    while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+    if (i === start || i - start > 9) return false;
+  }
+  const z = s.charCodeAt(i);
+  if (z === 90 || z === 122) return i + 1 === n;
+  if ((z !== 43 && z !== 45) || i + 6 !== n || s.charCodeAt(i + 3) !== 58) return false;
+  const oh = d2(s, i + 1);
+  const om = d2(s, i + 4);
+  return oh >= 0 && oh <= 23 && om >= 0 && om <= 59;
 }
 
 function digits(s: string, at: number, n: number): number {
