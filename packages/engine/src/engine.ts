@@ -785,7 +785,7 @@ class Engine implements PartitionEngine {
     return {
       window: this.winRef(c.win),
       scope: this.scopeRef(c.scope),
-      measures: c.m.slice(),
+      measures: this.acc.measuresOf(c),
       sketch: c.sketch === null || c.sketch.isEmpty() ? null : c.sketch.clone(),
       closed: c.win.closed,
       revised: c.revised,
@@ -818,7 +818,7 @@ class Engine implements PartitionEngine {
       applied: this.applied,
       duplicates: this.duplicates,
       dossiers: this.store.live,
-      open: province === undefined ? 0 : (province.m[M.inProcess] as number),
+      open: province === undefined ? 0 : this.acc.measure(province, M.inProcess),
       lateDropped: this.acc.lateDropped,
       dossiersEvicted: this.dossiersEvicted,
       cells,

@@ -144,8 +144,9 @@ export function readSketch(r: ByteReader): Sketch | null {
   const n = r.uvar();
   if (n > 1_000_000) throw new EngineDecodeError(`sketch with ${n} bins is not plausible`);
   s.offset = first;
-  s.bins = new Int32Array(n);
-  for (let i = 0; i < n; i++) s.bins[i] = r.svar();
+  const bins: number[] = [];
+  for (let i = 0; i < n; i++) bins.push(r.svar());
+  s.bins = bins;
   return s;
 }
 

@@ -27,21 +27,49 @@ export function sketchKeyValue(key: number): number {
   return Math.pow(2, key / MULTIPLIER) * VALUE_SCALE;
 }
 
+/** A packed array of n zeros (small-integer elements; cheaper to allocate than a typed array). */
+function zeros(n: number): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(0);
+  return a;
+}
+
 export class Sketch {
   zeroCount = 0;
   count = 0;
   /** Key of bins[0]. */
   offset = 0;
-  bins: Int32Array = EMPTY;
+  bins: number[] = [];
 
   /** Adds `weight` (may be negative, to retract) observations of `value`. */
   add(value: number, weight: number): void {
-    this.count += weight;
     if (value < MIN_POSITIVE) {
+      this.count += weight;
       this.zeroCount += weight;
       return;
     }
-    this.addKey(sketchKey(value), weight);
+    this.addKeyCounted(sketchKey(value), weight);
+  }
+
+  /** Key of `value` in this mapping, or NaN for values counted as zero. */
+  static keyOf(value: number): number {
+    return value < MIN_POSITIVE ? NaN : sketchKey(value);
+  }
+
+  /** Adds with a key from Sketch.keyOf (NaN = zero value). */
+  addPrecomputed(key: number, weight: number): void {
+    if (Number.isNaN(key)) {
+      this.count += weight;
+      this.zeroCount += weight;
+      return;
+    }
+    this.addKeyCounted(key, weight);
+  }
+
+  /** Adds `weight` observations at `key` (see sketchKey); callers adding one value to many sketches compute the key once. */
+  addKeyCounted(key: number, weight: number): void {
+    this.count += weight;
+    this.addKey(key, weight);
   }
 
   addKey(key: number, weight: number): void {
@@ -50,24 +78,26 @@ export class Sketch {
       this.grow(key);
       i = key - this.offset;
     }
-    (this.bins as Int32Array)[i] = ((this.bins[i] as number) + weight) | 0;
+    this.bins[i] = (this.bins[i] as number) + weight;
   }
 
   private grow(key: number): void {
     const n = this.bins.length;
     if (n === 0) {
-      this.bins = new Int32Array(8);
-      this.offset = key - 4;
+      // ±16 keys ≈ ±37 % around the first value, where most of a cell's values fall.
+      this.bins = zeros(32);
+      this.offset = key - 16;
       return;
     }
     const lo = Math.min(this.offset, key);
     const hi = Math.max(this.offset + n - 1, key);
-    // Grow with slack on the side that moved, so a drifting range does not reallocate each time.
-    const slack = Math.max(8, n >> 1);
+    // Grow with slack on the side that moved (at least doubling), so a drifting range reallocates rarely.
+    const slack = Math.max(16, n);
     const newLo = key < this.offset ? lo - slack : lo;
     const newHi = key > this.offset + n - 1 ? hi + slack : hi;
-    const next = new Int32Array(newHi - newLo + 1);
-    next.set(this.bins, this.offset - newLo);
+    const next = zeros(newHi - newLo + 1);
+    const shift = this.offset - newLo;
+    for (let i = 0; i < n; i++) next[i + shift] = this.bins[i] as number;
     this.bins = next;
     this.offset = newLo;
   }
@@ -126,5 +156,3 @@ export class Sketch {
     return out;
   }
 }
-
-const EMPTY = new Int32Array(0);

@@ -6,6 +6,7 @@
  */
 import { ByteReader, ByteWriter } from './codec.js';
 import { EngineDecodeError } from './errors.js';
+import { MEASURE_COUNT } from './measures.js';
 import { readMeasures, readSketch, writeMeasures, writeSketch } from './partials.js';
 import { ComboTable, SCOPES_PER_COMBO, ScopeTable } from './scopes.js';
 import { DossierStore, type Rare } from './store.js';
@@ -42,7 +43,7 @@ function readList(r: ByteReader): number[] | undefined {
   return out;
 }
 
-function writeWindow(w: ByteWriter, win: WindowInst): void {
+function writeWindow(w: ByteWriter, acc: Accumulator, win: WindowInst): void {
   w.svar(win.index);
   w.u8(win.closed ? 1 : 0);
   let n = 0;
@@ -52,7 +53,7 @@ function writeWindow(w: ByteWriter, win: WindowInst): void {
     if (c === undefined) continue;
     w.uvar(c.scope);
     w.u8(c.revised ? 1 : 0);
-    writeMeasures(w, c.m);
+    writeMeasures(w, acc.m.subarray(c.off, c.off + MEASURE_COUNT));
     writeSketch(w, c.sketch);
   }
 }
@@ -108,9 +109,9 @@ export function encodeSnapshot(p: SnapshotParts): Uint8Array {
   for (let kind = 0; kind < 5; kind++) {
     const map = p.acc.byKind[kind] as Map<number, WindowInst>;
     w.uvar(map.size);
-    for (const win of map.values()) writeWindow(w, win);
+    for (const win of map.values()) writeWindow(w, p.acc, win);
   }
-  writeWindow(w, p.acc.now);
+  writeWindow(w, p.acc, p.acc.now);
   return w.finish();
 }
 
@@ -215,7 +216,7 @@ export function decodeSnapshot(bytes: Uint8Array, provinceCode: string, timing: 
       const revised = r.u8() === 1;
       const cell = acc.restoreCell(win, scope);
       cell.revised = revised;
-      cell.m.set(readMeasures(r));
+      acc.m.set(readMeasures(r), cell.off);
       cell.sketch = readSketch(r);
     }
   };

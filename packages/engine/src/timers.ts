@@ -4,13 +4,14 @@
  * the dossier's status from its state, so a stale entry costs one check and changes nothing).
  */
 export class TimerHeap {
-  private at = new Float64Array(1024);
+  // Deadlines are epoch seconds (< 2^32): 8 bytes per entry with the slot.
+  private at = new Uint32Array(1024);
   private slot = new Uint32Array(1024);
   size = 0;
 
   push(deadline: number, slot: number): void {
     if (this.size === this.at.length) {
-      const a = new Float64Array(this.size * 2);
+      const a = new Uint32Array(this.size * 2);
       a.set(this.at);
       this.at = a;
       const s = new Uint32Array(this.size * 2);

@@ -26,14 +26,18 @@ export class WindowInst {
   ) {}
 }
 
+/**
+ * A (window, scope) cell. Its measures live in the accumulator's shared slab at [off, off + MEASURE_COUNT):
+ * one big Float64Array instead of one small typed array per cell, which V8 allocates and frees slowly.
+ */
 export class Cell {
-  readonly m = new Float64Array(MEASURE_COUNT);
   sketch: Sketch | null = null;
   dirty = false;
   revised = false;
   constructor(
     readonly win: WindowInst,
     readonly scope: number,
+    readonly off: number,
   ) {}
 }
 
@@ -51,7 +55,13 @@ export interface EvictedKey {
 
 const CAL_KINDS = [WK.Day, WK.Month, WK.Quarter, WK.Year] as const;
 
+const MC = MEASURE_COUNT;
+
 export class Accumulator {
+  /** Measures of every cell, MEASURE_COUNT per cell (see Cell.off). */
+  m = new Float64Array(MC * 1024);
+  private slabUsed = 0;
+  private freeOffs: number[] = [];
   readonly byKind: Map<number, WindowInst>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
   readonly now = new WindowInst(WK.Now, 0, 0, 0);
   dirty: Cell[] = [];
@@ -61,8 +71,9 @@ export class Accumulator {
   nowSec = 0;
   private minuteFloorSec = 0;
 
-  // Up to 5 windows × 5 scopes cells resolved for the fact being applied.
+  // Up to 5 windows × 5 scopes cells resolved for the fact being applied, and their slab offsets.
   readonly scratch: Cell[] = new Array<Cell>(25);
+  private readonly offs = new Int32Array(25);
   private dayCache = new Map<number, (WindowInst | null)[]>();
   private lastMinuteIdx = -1;
   private lastMinute: WindowInst | null = null;
@@ -106,14 +117,33 @@ export class Accumulator {
     return ctx;
   }
 
+  private allocOff(): number {
+    const free = this.freeOffs.pop();
+    if (free !== undefined) {
+      this.m.fill(0, free, free + MC);
+      return free;
+    }
+    if (this.slabUsed + MC > this.m.length) {
+      const next = new Float64Array(this.m.length * 2);
+      next.set(this.m);
+      this.m = next;
+    }
+    const off = this.slabUsed;
+    this.slabUsed += MC;
+    return off;
+  }
+
+  private newCell(w: WindowInst, scope: number): Cell {
+    // Fill holes so the array stays packed (holey arrays are slower to index).
+    while (w.cells.length < scope) w.cells.push(undefined);
+    const c = new Cell(w, scope, this.allocOff());
+    w.cells[scope] = c;
+    return c;
+  }
+
   private cell(w: WindowInst, scope: number): Cell {
     let c = w.cells[scope];
-    if (c === undefined) {
-      // Fill holes so the array stays packed (holey arrays are slower to index).
-      while (w.cells.length < scope) w.cells.push(undefined);
-      c = new Cell(w, scope);
-      w.cells[scope] = c;
-    }
+    if (c === undefined) c = this.newCell(w, scope);
     if (!c.dirty) {
       c.dirty = true;
       this.dirty.push(c);
@@ -127,7 +157,11 @@ export class Accumulator {
     const o = combo * SCOPES_PER_COMBO;
     for (let k = 0; k < SCOPES_PER_COMBO; k++) {
       const scope = s[o + k] as number;
-      if (scope >= 0) this.scratch[n++] = this.cell(w, scope);
+      if (scope >= 0) {
+        const c = this.cell(w, scope);
+        this.scratch[n] = c;
+        this.offs[n++] = c.off;
+      }
     }
     return n;
   }
@@ -159,24 +193,38 @@ export class Accumulator {
   }
 
   applyMask(n: number, base: number, mask: number, sign: number): void {
+    const m = this.m;
+    const offs = this.offs;
     while (mask !== 0) {
       const bit = 31 - Math.clz32(mask);
       mask &= ~(1 << bit);
       const idx = base + bit;
-      for (let i = 0; i < n; i++) (this.scratch[i] as Cell).m[idx]! += sign;
+      for (let i = 0; i < n; i++) m[(offs[i] as number) + idx]! += sign;
     }
   }
 
   applyValue(n: number, idx: number, delta: number): void {
     if (delta === 0) return;
-    for (let i = 0; i < n; i++) (this.scratch[i] as Cell).m[idx]! += delta;
+    const m = this.m;
+    const offs = this.offs;
+    for (let i = 0; i < n; i++) m[(offs[i] as number) + idx]! += delta;
   }
 
   applySketch(n: number, value: number, weight: number): void {
+    const key = Sketch.keyOf(value);
     for (let i = 0; i < n; i++) {
       const c = this.scratch[i] as Cell;
-      (c.sketch ??= new Sketch()).add(value, weight);
+      (c.sketch ??= new Sketch()).addPrecomputed(key, weight);
     }
+  }
+
+  /** Measures of a cell, copied out. */
+  measuresOf(c: Cell): Float64Array {
+    return this.m.slice(c.off, c.off + MC);
+  }
+
+  measure(c: Cell, idx: number): number {
+    return this.m[c.off + idx] as number;
   }
 
   /** Advances the clock: closes windows past end + lateness, evicts those past retention. */
@@ -192,7 +240,11 @@ export class Accumulator {
           w.evicted = true;
           evictedAny = true;
           map.delete(w.index);
-          for (const c of w.cells) if (c !== undefined) this.evicted.push({ kind: w.kind, index: w.index, scope: c.scope });
+          for (const c of w.cells) {
+            if (c === undefined) continue;
+            this.evicted.push({ kind: w.kind, index: w.index, scope: c.scope });
+            this.freeOffs.push(c.off);
+          }
           continue;
         }
         if (kind !== WK.Minute && !w.closed && nowSec >= w.endSec + this.timing.allowedLatenessSec) {
@@ -242,10 +294,7 @@ export class Accumulator {
   }
 
   restoreCell(w: WindowInst, scope: number): Cell {
-    while (w.cells.length < scope) w.cells.push(undefined);
-    const c = new Cell(w, scope);
-    w.cells[scope] = c;
-    return c;
+    return this.newCell(w, scope);
   }
 
   /** Index of `kind`'s window holding tSec (exposed for tests and the snapshot). */
