@@ -1,76 +1,48 @@
 import type { Clock } from './clock.js';
 
 export interface RecentlySeenOptions {
-  /** How long a (source, id) is remembered, at least. */
+  /** How long a (source, id) is remembered. */
   windowMs: number;
-  /** Upper bound on remembered keys; past it the oldest generation is forgotten early. */
+  /** Upper bound on remembered keys; past it the oldest are forgotten early. */
   maxEntries: number;
-  /** Generations the window is split into; forgetting happens one generation at a time. */
-  generations?: number;
 }
 
 /**
- * A bounded set of recently acknowledged dedup keys, kept as time generations: lookups check every generation,
- * inserts go to the newest, and the oldest is dropped whole when its time is up or memory is full. A key is
- * remembered for between windowMs and windowMs + one generation, unless maxEntries forces it out sooner.
+ * A bounded set of recently acknowledged dedup keys. A Map iterates in insertion order, and keys are inserted
+ * in time order, so the oldest entries are always at the front: forgetting is a walk from the front that
+ * stops at the first key still inside the window. One hash lookup per check, amortised O(1) per insert.
  * Downstream consumers dedupe by (source, id) anyway; this only spares Kafka the second write of a retry.
  */
 export class RecentlySeen {
-  private readonly generationMs: number;
-  private readonly maxGenerations: number;
-  private readonly perGenerationCap: number;
-  private generations: Set<string>[] = [new Set()];
-  private newestStartedAt: number;
+  private readonly seenAt = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
     private readonly options: RecentlySeenOptions,
-  ) {
-    const generations = options.generations ?? 8;
-    this.generationMs = Math.max(1, Math.ceil(options.windowMs / generations));
-    this.maxGenerations = generations + 1;
-    this.perGenerationCap = Math.max(1, Math.ceil(options.maxEntries / this.maxGenerations));
-    this.newestStartedAt = clock.now();
-  }
+  ) {}
 
   has(key: string): boolean {
-    this.rotate();
-    for (const generation of this.generations) if (generation.has(key)) return true;
-    return false;
+    const at = this.seenAt.get(key);
+    return at !== undefined && at > this.clock.now() - this.options.windowMs;
   }
 
   add(key: string): void {
-    this.rotate();
-    let newest = this.generations[this.generations.length - 1] as Set<string>;
-    if (newest.size >= this.perGenerationCap) {
-      this.startGeneration(this.clock.now());
-      newest = this.generations[this.generations.length - 1] as Set<string>;
-    }
-    newest.add(key);
+    const now = this.clock.now();
+    // Re-inserting moves the key to the back, keeping the Map in time order.
+    this.seenAt.delete(key);
+    this.seenAt.set(key, now);
+    this.forget(now);
   }
 
   get size(): number {
-    let total = 0;
-    for (const generation of this.generations) total += generation.size;
-    return total;
+    return this.seenAt.size;
   }
 
-  private rotate(): void {
-    const now = this.clock.now();
-    const elapsed = now - this.newestStartedAt;
-    if (elapsed < this.generationMs) return;
-    const steps = Math.floor(elapsed / this.generationMs);
-    if (steps >= this.maxGenerations) {
-      this.generations = [new Set()];
-      this.newestStartedAt = now;
-      return;
+  private forget(now: number): void {
+    const cutoff = now - this.options.windowMs;
+    for (const [key, at] of this.seenAt) {
+      if (at > cutoff && this.seenAt.size <= this.options.maxEntries) break;
+      this.seenAt.delete(key);
     }
-    for (let i = 0; i < steps; i++) this.startGeneration(this.newestStartedAt + this.generationMs);
-  }
-
-  private startGeneration(at: number): void {
-    this.generations.push(new Set());
-    this.newestStartedAt = at;
-    if (this.generations.length > this.maxGenerations) this.generations.shift();
   }
 }
