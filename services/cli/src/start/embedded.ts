@@ -118,6 +118,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const { config: gwConfig, apiKeys } = gatewayConfig(env, brokers);
 
   const local = await generateApiKey('iocbus-local');
+  // One registry for the three services: /metrics on either port shows the whole process.
   const registry = createRegistry();
   const aggregator = createAggregator({
     config: aggregatorConfig,
@@ -126,7 +127,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     admin: bus.admin,
     catalog: options.catalog,
     logger: logger.child({ service: 'aggregator' }),
-    registry: createRegistry({ defaultMetrics: false }),
+    registry,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   const clock = options.clock ?? Date.now;
@@ -136,7 +137,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     source: bus.source,
     catalog: options.catalog,
     logger: logger.child({ service: 'view' }),
-    registry: createRegistry({ defaultMetrics: false }),
+    registry,
     clock: { now: clock },
     routes: (app) =>
       registerWallRoutes(app, {
