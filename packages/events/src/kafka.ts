@@ -57,8 +57,10 @@ function headerPath(name: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? `$.headers.${name}` : `$.headers['${name.replace(/'/g, "\\'")}']`;
 }
 
-function text(v: unknown, path: string, problems: Problem[]): string | undefined {
+/** A header value (or the key) as text; `where` is the header name, or a path for the key. */
+function text(v: unknown, where: string, problems: Problem[]): string | undefined {
   if (typeof v === 'string') return v;
+  const path = where.startsWith('$') ? where : headerPath(where);
   if (v instanceof Uint8Array) {
     try {
       return utf8.decode(v);
@@ -93,12 +95,12 @@ function decode(record: KafkaRecordIn): DossierEvent {
     for (const name of Object.keys(headers)) {
       const lower = name.toLowerCase();
       if (lower === 'content-type') {
-        contentType = text(headers[name], headerPath(name), problems);
+        contentType = text(headers[name], name, problems);
         continue;
       }
       if (!lower.startsWith('ce_')) continue; // other headers (tracing, client metadata) are not ours
       const attr = name.slice(3);
-      const value = text(headers[name], headerPath(name), problems);
+      const value = text(headers[name], name, problems);
       if (attr === 'datacontenttype') {
         // Not part of the binary-mode binding (content-type carries it), but the cloudevents SDK sends it.
         if (value !== undefined && !PROTOBUF_MEDIA_TYPE.test(value)) {

@@ -169,14 +169,29 @@ export function decodeData(type: EventType, bytes: Uint8Array): Record<string, u
 }
 
 /**
- * protobufjs decode with the bounds checks it lacks. Its Buffer reader clamps an over-long string length
- * instead of failing, so decode through a plain Uint8Array reader; and its 64-bit varint reader reads a
- * 4th byte past the end unchecked, so verify the reader stopped exactly at the end.
+ * protobufjs's Buffer reader clamps an over-long string length to the end of the buffer instead of
+ * failing (reader_buffer.js, read_string_buffer), so a truncated record would decode "successfully".
+ * Same fast utf8Slice, with the bounds check.
+ */
+class StrictBufferReader extends protobuf.BufferReader {
+  override string(): string {
+    const len = this.uint32();
+    const start = this.pos;
+    const end = start + len;
+    if (end > this.len) throw new RangeError(`index out of range: ${start} + ${len} > ${this.len}`);
+    this.pos = end;
+    return (this.buf as Buffer).toString('utf8', start, end);
+  }
+}
+
+/**
+ * protobufjs decode with the bounds checks it lacks: strings (above), and 64-bit varints, whose reader
+ * takes a 4th byte past the end unchecked — so also verify the reader stopped exactly at the end.
  */
 export function decodeStrict(type: protobuf.Type, bytes: Uint8Array): protobuf.Message {
-  const view = Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
-  const reader = protobuf.Reader.create(view);
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const reader = new StrictBufferReader(buf);
   const msg = type.decode(reader);
-  if (reader.pos !== reader.len) throw new Error(`truncated input: read past the end (${reader.pos} > ${reader.len} bytes)`);
+  if (reader.pos !== reader.len) throw new RangeError(`truncated input: read past the end (${reader.pos} > ${reader.len} bytes)`);
   return msg;
 }
