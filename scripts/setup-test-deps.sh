@@ -12,6 +12,8 @@ DEBIAN_PACKAGES=(
   "mvn:maven"
   "chromium:chromium"
   "promtool:prometheus"
+  "docker-compose:docker-compose"
+  "kubectl:kubernetes-client"
 )
 
 missing=()
