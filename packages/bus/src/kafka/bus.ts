@@ -10,6 +10,7 @@ import { KafkaGroupConsumer } from './group-consumer.js';
 import { resolveOptions, type KafkaBusOptions } from './options.js';
 import { KafkaReader } from './reader.js';
 import { scanToEnd } from './scan.js';
+import { installFastRecordDecoder } from './record-decoder.js';
 import { KafkaTail } from './tail.js';
 
 export interface KafkaBus extends Bus {
@@ -25,6 +26,7 @@ export interface KafkaBus extends Bus {
 export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const settings = resolveOptions(options, silentLogger);
   const logger = settings.logger;
+  if (!installFastRecordDecoder()) logger.warn({}, 'kafkajs record decoder already loaded; consuming without the faster one');
   const kafka = createKafkaClient(settings);
   const log = createKafkaEventLog(kafka, settings);
   const admin = createKafkaTopicAdmin(kafka, settings);

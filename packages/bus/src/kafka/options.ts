@@ -33,9 +33,14 @@ export interface KafkaConsumerOptions {
   heartbeatIntervalMs?: number;
   /** Longest a fetch waits on the broker for new data; default 500 (bounds idle latency). */
   maxWaitTimeMs?: number;
-  /** Default 1 MiB. */
+  /**
+   * Default 64 KiB. kafkajs decodes a whole fetch response before handing out its first batch, so
+   * every record of it is alive at once; small responses let them die young. Measured here: 64 KiB
+   * per partition and 256 KiB per fetch cost ~10 µs of CPU per record, 1 MiB / 10 MiB ~20 µs (GC).
+   * A record larger than this still arrives (the broker always returns at least one batch).
+   */
   maxBytesPerPartition?: number;
-  /** Default 10 MiB. */
+  /** Default 256 KiB. */
   maxBytes?: number;
 }
 
@@ -69,8 +74,8 @@ export function resolveOptions(options: KafkaBusOptions, defaultLogger: BusLogge
       rebalanceTimeoutMs: options.consumer?.rebalanceTimeoutMs ?? 60_000,
       heartbeatIntervalMs: options.consumer?.heartbeatIntervalMs ?? 3000,
       maxWaitTimeMs: options.consumer?.maxWaitTimeMs ?? 500,
-      maxBytesPerPartition: options.consumer?.maxBytesPerPartition ?? 1_048_576,
-      maxBytes: options.consumer?.maxBytes ?? 10_485_760,
+      maxBytesPerPartition: options.consumer?.maxBytesPerPartition ?? 65_536,
+      maxBytes: options.consumer?.maxBytes ?? 262_144,
     },
   };
 }
