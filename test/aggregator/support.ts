@@ -139,7 +139,7 @@ export function aggregatorEnv(brokers: string[], prefix: string, extra: Record<s
 
 export async function startAggregator(brokers: string[], prefix: string, extra: Record<string, string> = {}): Promise<{ proc: ServiceProcess; port: number }> {
   const proc = spawnService('aggregator', aggregatorEnv(brokers, prefix, extra));
-  const line = await proc.waitForLog((l) => l.msg === 'http listening', 'metrics server to listen');
+  const line = await proc.waitForLog((l) => l.msg === 'http listening', 'metrics server to listen', 120_000);
   return { proc, port: line.port as number };
 }
 
@@ -169,7 +169,7 @@ export async function startGateway(brokers: string[], topic: string, extra: Reco
     IOCBUS_GATEWAY__LOG__LEVEL: 'info',
     ...extra,
   });
-  const line = await proc.waitForLog((l) => l.msg === 'gateway listening', 'gateway to listen');
+  const line = await proc.waitForLog((l) => l.msg === 'gateway listening', 'gateway to listen', 120_000);
   const url = `http://127.0.0.1:${line.httpPort as number}`;
   return { proc, url, key: admin.key };
 }
