@@ -1,4 +1,5 @@
-export { createView, systemClock, type Clock, type ListenOptions, type View, type ViewDeps } from './view.js';
+export { createView, systemClock, type Clock, type ListenOptions, type PublishInfo, type View, type ViewDeps } from './view.js';
+export { measureFanout, type FanoutOptions, type FanoutResult } from './fanout.js';
 export { ConfigError, configInputFromEnv, loadConfig, resolveConfig, viewConfigSchema, type ViewConfig, type ViewConfigInput } from './config.js';
 export { ViewError, VIEW_ERRORS, type ViewErrorCode } from './errors.js';
 export { compileFilter, filterFromQuery, type CompiledFilter, type IndicatorFilter, type ScopeSelector } from './filter.js';

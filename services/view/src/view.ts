@@ -40,6 +40,18 @@ export interface ViewDeps {
   clock?: Clock;
   /** More HTTP routes (the wall screen at `/`, static assets), registered before the app is ready. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
+  /** Told about every publish (benchmarks: where the time goes). */
+  onPublished?: (info: PublishInfo) => void;
+}
+
+export interface PublishInfo {
+  /** Values that changed, appeared or disappeared. */
+  changed: number;
+  /** (window, scope) items re-evaluated. */
+  items: number;
+  /** Re-evaluation time, then the time to hand messages to every subscriber's transport. */
+  evaluateMs: number;
+  fanoutMs: number;
 }
 
 export interface ListenOptions {
@@ -131,9 +143,12 @@ export function createView(deps: ViewDeps): View {
     if (core === undefined || hub === undefined || closing) return;
     const started = performance.now();
     const result = core.publish();
+    const evaluated = performance.now();
     hub.published();
+    const done = performance.now();
     metrics.changedValues.inc(result.changed);
-    if (result.items > 0) metrics.publishDuration.observe((performance.now() - started) / 1000);
+    if (result.items > 0) metrics.publishDuration.observe((done - started) / 1000);
+    deps.onPublished?.({ changed: result.changed, items: result.items, evaluateMs: evaluated - started, fanoutMs: done - evaluated });
   }
 
   function schedulePublish(): void {
