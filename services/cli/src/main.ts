@@ -20,31 +20,39 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 Run "iocbus <command> --help" for a command's options.`;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const STDIO: Io = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+
+/** Runs one command line; `io` receives what main itself prints (help, usage errors, failures). */
+export async function main(argv: readonly string[], io: Io = STDIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    process.stdout.write(`${topic?.usage ?? overview()}\n`);
+    io.out(`${topic?.usage ?? overview()}\n`);
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
-    process.stderr.write(`iocbus: unknown command "${name}"\n\n${overview()}\n`);
+    io.err(`iocbus: unknown command "${name}"\n\n${overview()}\n`);
     return 2;
   }
   if (wantsHelp(rest)) {
-    process.stdout.write(`${command.usage}\n`);
+    io.out(`${command.usage}\n`);
     return 0;
   }
   try {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`iocbus ${command.name}: ${err.message}\nRun "iocbus ${command.name} --help" for usage.\n`);
+      io.err(`iocbus ${command.name}: ${err.message}\nRun "iocbus ${command.name} --help" for usage.\n`);
       return 2;
     }
     const message = isIocError(err) ? `${err.message} [${err.code}]` : err instanceof Error ? (err.stack ?? err.message) : String(err);
-    process.stderr.write(`iocbus ${command.name}: ${message}\n`);
+    io.err(`iocbus ${command.name}: ${message}\n`);
     return 1;
   }
 }
