@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { renderMetrics, type Logger, type Registry } from '@iocbus/telemetry';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ViewError, toViewError } from './errors.js';
 import { compileFilter, filterFromQuery } from './filter.js';
 import type { Sink } from './hub.js';
@@ -16,7 +16,7 @@ type Query = Record<string, string | string[] | undefined>;
 
 function sendError(reply: FastifyReply, err: ViewError): FastifyReply {
   if (err.retriable) void reply.header('retry-after', '1');
-  return reply.code(err.httpStatus).send({ error: { code: err.code, message: err.message } });
+  return reply.code(err.httpStatus).send({ error: { code: err.code, message: err.message, retriable: err.retriable } });
 }
 
 class SseSink implements Sink {
@@ -69,7 +69,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const { serving } = options;
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     // SSE streams are long-lived: close() ends them through the hub first, then idle sockets here.
     forceCloseConnections: 'idle',

@@ -3,7 +3,10 @@
  * reading it (no consumer group), a client resuming on the other instance with the first one's token.
  */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { after, before, test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createKafkaBus, type KafkaBus } from '@iocbus/bus';
 import { startKafka, uniqueName, waitFor, type KafkaBroker } from '@iocbus/testing';
 import {
@@ -20,9 +23,12 @@ import {
   testConfig,
   unaryCall,
   unit,
+  readSse,
   type ProtoValue,
   type TestView,
 } from './test-support.js';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 let broker: KafkaBroker;
 before(async () => {
@@ -109,4 +115,63 @@ test('over Kafka: loads what the compacted topic holds, follows it, and resumes 
   // Still live on B after the resume.
   await producer.log.append(topic, [partialRecord(2, received('day', DAY, unit('H21.17'), 8))]);
   await waitFor(() => resumed.state.get('received|WINDOW_KIND_TODAY:2025-03-14|SCOPE_KIND_UNIT:H21.17')?.value === 8, { message: 'live delta on B' });
+});
+
+test('main.ts: waits for the partials topic, serves once loaded, and SIGTERM ends streams and exits 0', async (t) => {
+  const topic = uniqueName('view-main');
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: broker.brokers.join(','),
+      IOCBUS_VIEW__PARTIALS__TOPIC: topic,
+      IOCBUS_VIEW__HTTP__PORT: '0',
+      IOCBUS_VIEW__HTTP__HOST: '127.0.0.1',
+      IOCBUS_VIEW__GRPC__PORT: '0',
+      IOCBUS_VIEW__GRPC__HOST: '127.0.0.1',
+      IOCBUS_VIEW__KAFKA__TOPIC_RETRY_MS: '200',
+      IOCBUS_VIEW__LOG__LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const lines: Record<string, unknown>[] = [];
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    try {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
+  });
+  const listening = await waitFor(() => lines.find((l) => l.msg === 'listening'), { message: 'listening log line', timeoutMs: 30_000 });
+  const base = `http://127.0.0.1:${listening.httpPort as number}`;
+  assert.equal((await fetch(`${base}/readyz`)).status, 503, 'not ready while the topic does not exist');
+
+  const producer = bus(t);
+  await producer.admin.ensureTopics([{ name: topic, partitions: 2, config: { 'cleanup.policy': 'compact' } }]);
+  await producer.log.append(topic, [partialRecord(0, received('day', DAY, province, 3))]);
+  await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { message: 'ready once loaded', timeoutMs: 30_000 });
+  const snap = (await (await fetch(`${base}/v1/indicators?indicator=received&scope=province`)).json()) as { values: { value: number }[] };
+  assert.deepEqual(snap.values.map((v) => v.value), [3]);
+
+  const sse = readSse(listening.httpPort as number, '/v1/indicators:stream?indicator=received&scope=province');
+  await waitFor(() => sse.events.length > 0, { message: 'SSE snapshot' });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  await waitFor(() => sse.ended, { message: 'the SSE stream ended with the process' });
+  assert.ok(lines.some((l) => l.msg === 'stopped'));
+});
+
+test('main.ts reports every configuration problem at once and exits 2 before opening a socket', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN], {
+    env: { ...process.env, KAFKA_BROKERS: '', IOCBUS_VIEW__HTTP__PORT: 'eighty', IOCBUS_VIEW__SUBSCRIBE__HEARTBEAT: '5', IOCBUS_VIEW__RESUME__MAX_TOKEN_AGE_MS: '-1' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /http\.port/);
+  assert.match(r.stderr, /IOCBUS_VIEW__SUBSCRIBE__HEARTBEAT: not a known setting of subscribe/);
+  assert.match(r.stderr, /resume\.maxTokenAgeMs/);
 });
