@@ -12,6 +12,7 @@ export type Headers = Record<string, string>;
 /** One record to append. `key` decides the partition (same key, same partition, in order). */
 export interface BusRecord {
   key: string;
+  /** An empty value is written as a tombstone (Kafka null value): on a compacted topic the key is then deleted. */
   value: Buffer;
   headers: Headers;
   /**

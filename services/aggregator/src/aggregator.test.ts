@@ -16,7 +16,7 @@ import { decodeCheckpoint } from './checkpoint.js';
 import type { AggregatorConfig } from './config.js';
 import { DLQ_HEADER } from './dead-letter.js';
 import { canonicalValues, eventRecords, readPartials, referencePartials, testConfig } from './test-support.js';
-import { workload } from './workload.js';
+import { vnTime, workload } from './workload.js';
 
 const catalog = await loadSampleCatalog();
 const NOW = Date.now();
@@ -157,4 +157,39 @@ test('the group offset is committed only once a checkpoint covering it is writte
     const rec = decodePartialRecord(r.key, r.value);
     assert.ok(rec.inputPartition >= 0 && rec.inputPartition < 4);
   }
+});
+
+test('a window that passes retention is published as removed, and a reader drops it', async (t) => {
+  const bus = createInProcessBus();
+  const config = testConfig('agg-e', undefined, { engine: { retention: { minuteMs: 60_000 } } });
+  let at = NOW;
+  const aggregator = createAggregator({
+    config,
+    log: bus.log,
+    source: bus.source,
+    admin: bus.admin,
+    catalog,
+    logger: createLogger({ service: 'aggregator', level: 'silent' }),
+    registry: createRegistry({ defaultMetrics: false }),
+    clock: () => at,
+  });
+  t.after(() => aggregator.stop());
+  await aggregator.start();
+  const [received] = workload(40, { catalog, nowMs: NOW, seed: 8 }).filter((e) => e.type.endsWith('.received'));
+  // Received a minute ago: it lands in a rolling_1h minute bucket as well as the calendar windows.
+  const event = { ...received!, data: { ...received!.data, occurredAt: vnTime(NOW - 60_000), receivedAt: vnTime(NOW - 60_000) } } as typeof received & {};
+  await bus.log.append(config.topics.events, [toKafkaRecord(event)]);
+  const minuteKeys = await waitFor(async () => {
+    const { partials } = await readPartials(bus.source, config.topics.partials);
+    const minutes = partials.filter((p) => p.window.kind === 'minute');
+    return minutes.length > 0 ? minutes.map((p) => `${p.window.kind}:${p.window.label}`) : undefined;
+  }, { message: 'minute partials published' });
+  at = NOW + 10 * 60_000; // past the window's end plus its one-minute retention
+  await waitFor(async () => {
+    const { partials } = await readPartials(bus.source, config.topics.partials);
+    return partials.every((p) => p.window.kind !== 'minute') && partials.some((p) => p.window.kind === 'day');
+  }, { message: 'minute partials removed, day partials kept' });
+  const removals = (await bus.source.readToEnd(config.topics.partials)).filter((r) => r.value.length === 0);
+  assert.ok(removals.length > 0);
+  assert.ok(removals.every((r) => minuteKeys.some((k) => r.key.includes(`/${k}|`))), removals.map((r) => r.key).join(', '));
 });

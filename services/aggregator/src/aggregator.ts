@@ -213,6 +213,7 @@ class AggregatorImpl implements Aggregator {
       allowedLatenessMs: this.cfg.engine.allowedLatenessMs,
       clock: this.clock,
       initialCapacity: this.cfg.engine.initialCapacity,
+      retention: Object.fromEntries(Object.entries(this.cfg.engine.retention).filter(([, v]) => v !== undefined)),
     });
   }
 

@@ -79,6 +79,18 @@ export const aggregatorConfigSchema = z.object({
       /** A calendar window is marked closed this long after its end; later events mark it revised. */
       allowedLatenessMs: int(0).default(2 * 86_400_000),
       initialCapacity: int(16).default(4096),
+      /** How long windows and dossiers are kept (engine defaults when absent: minute 2 h, day 35 d, …). */
+      retention: z
+        .object({
+          minuteMs: int(0).optional(),
+          dayMs: int(0).optional(),
+          monthMs: int(0).optional(),
+          quarterMs: int(0).optional(),
+          yearMs: int(0).optional(),
+          endedDossierMs: int(0).optional(),
+          orphanDossierMs: int(0).optional(),
+        })
+        .prefault({}),
     })
     .prefault({}),
   catalog: z
