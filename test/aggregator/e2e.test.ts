@@ -1,7 +1,8 @@
 /**
- * End to end on a real broker, gateway and aggregator as real child processes: events posted over HTTP at a
- * steady rate are reflected in the partials topic within one second, and the merged indicators have the
- * values SPEC §2 defines — hand-counted for the simple ones, and equal to the one-engine reference for all.
+ * End to end on a real broker, gateway, aggregator and view as real child processes: events posted over HTTP
+ * at a steady rate appear in a gRPC Subscribe stream of the view (and in the partials topic) within one
+ * second, and the indicators have the values SPEC §2 defines — hand-counted for the simple ones, and equal to
+ * the one-engine reference for all.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -13,7 +14,8 @@ import { toCloudEventJson, type DossierEvent } from '@iocbus/events';
 import { startKafka, uniqueName, waitFor } from '@iocbus/testing';
 import { canonicalValues, referencePartials } from '../../services/aggregator/src/test-support.js';
 import { vnTime } from '../../services/aggregator/src/workload.js';
-import { killAll, startAggregator, startGateway, topicsFor } from './support.js';
+import { grpcClient, recordStream, type RecordedStream } from '../../services/view/src/test-support.js';
+import { killAll, startAggregator, startGateway, startViewProcess, topicsFor } from './support.js';
 
 const catalog = await loadSampleCatalog();
 const DAY = 86_400_000;
@@ -39,7 +41,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-test('events posted to the gateway reach the partials within one second, with the values SPEC §2 defines', { timeout: 240_000 }, async (t) => {
+test('events posted to the gateway appear in the view'\''s Subscribe stream and the partials within one second, with the values SPEC §2 defines', { timeout: 240_000 }, async (t) => {
   const kafka = await startKafka();
   t.after(() => kafka.stop());
   t.after(killAll);
@@ -49,8 +51,29 @@ test('events posted to the gateway reach the partials within one second, with th
   const topics = topicsFor(prefix);
   await bus.admin.ensureTopics([{ name: topics.events, partitions: 4 }]);
 
-  const [{ url, key }, aggregator] = await Promise.all([startGateway(kafka.brokers, topics.events), startAggregator(kafka.brokers, prefix)]);
+  const [{ url, key }, aggregator, view] = await Promise.all([
+    startGateway(kafka.brokers, topics.events),
+    startAggregator(kafka.brokers, prefix),
+    startViewProcess(kafka.brokers, topics.partials),
+  ]);
   await waitFor(async () => (await fetch(`http://127.0.0.1:${aggregator.port}/readyz`)).status === 200, { timeoutMs: 60_000, message: 'aggregator ready' });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${view.httpPort}/readyz`)).status === 200, { timeoutMs: 60_000, message: 'view ready' });
+
+  // A wall screen's subscription: province values of the current windows, through gRPC Subscribe.
+  const client = grpcClient(view.grpcPort);
+  t.after(() => client.close());
+  const stream: RecordedStream = recordStream(client, {
+    filter: { indicatorIds: ['received', 'resolved', 'resolved_early', 'on_time_rate', 'online_share', 'in_process', 'in_process_overdue'], scopes: [{ kind: 'SCOPE_KIND_PROVINCE' }], currentOnly: true },
+  });
+  t.after(() => stream.call.cancel());
+  const streamValue = (indicator: string, window: string) =>
+    [...stream.state.values()].find((v) => v.indicatorId === indicator && v.window.kind.toLowerCase().endsWith(window));
+  const streamSeen: { count: number; atMs: number }[] = [];
+  stream.call.on('data', () => {
+    const count = streamValue('received', 'day')?.value ?? 0;
+    if (count !== (streamSeen.at(-1)?.count ?? 0)) streamSeen.push({ count, atMs: Date.now() });
+  });
+  await waitFor(() => stream.messages.some((m) => m.kind === 'snapshot'), { message: 'the subscription snapshot' });
 
   // Follow the partials topic as a view would, tracking when today's province `received` count moves.
   const today = vnTime(Date.now()).slice(0, 10);
@@ -133,6 +156,17 @@ test('events posted to the gateway reach the partials within one second, with th
   const latencies = inOrder.slice(WARMUP).sort((x, y) => x - y);
   t.diagnostic(`steady gateway 202 → partials: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies.at(-1)} ms over ${latencies.length} batches`);
   assert.ok(latencies.at(-1)! <= 1000, `every batch at steady load visible within 1 s (max ${latencies.at(-1)} ms)`);
+  // The same through the view's Subscribe stream.
+  await waitFor(() => streamValue('received', 'day')?.value === received, { timeoutMs: 10_000, message: `the Subscribe stream to show ${received} received today` });
+  const viaStream = acks.slice(WARMUP).map((a) => (streamSeen.find((s) => s.count >= a.count)?.atMs ?? Infinity) - a.atMs).sort((x, y) => x - y);
+  t.diagnostic(`steady gateway 202 → Subscribe stream: p50 ${percentile(viaStream, 50)} ms, p99 ${percentile(viaStream, 99)} ms, max ${viaStream.at(-1)} ms`);
+  assert.ok(viaStream.at(-1)! <= 1000, `every batch at steady load in the Subscribe stream within 1 s (max ${viaStream.at(-1)} ms)`);
+  assert.equal(streamValue('resolved', 'day')?.value ?? 0, resolved);
+  assert.equal(streamValue('resolved_early', 'day')?.value ?? 0, resolved);
+  assert.equal(streamValue('on_time_rate', 'day')?.value, 1);
+  assert.equal(streamValue('online_share', 'day')?.numerator, online);
+  assert.equal(streamValue('in_process', 'now')?.value, received - resolved);
+  assert.equal(streamValue('in_process_overdue', 'now')?.value ?? 0, 0);
 
   // SPEC §2 values, counted by hand.
   const nowMs = Date.now();

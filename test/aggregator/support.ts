@@ -173,3 +173,19 @@ export async function startGateway(brokers: string[], topic: string, extra: Reco
   const url = `http://127.0.0.1:${line.httpPort as number}`;
   return { proc, url, key: admin.key };
 }
+
+/** A view child over `partialsTopic`; resolves with its ports once it listens. */
+export async function startViewProcess(brokers: string[], partialsTopic: string, extra: Record<string, string> = {}): Promise<{ proc: ServiceProcess; httpPort: number; grpcPort: number }> {
+  const proc = spawnService('view', {
+    KAFKA_BROKERS: brokers.join(','),
+    IOCBUS_VIEW__PARTIALS__TOPIC: partialsTopic,
+    IOCBUS_VIEW__HTTP__HOST: '127.0.0.1',
+    IOCBUS_VIEW__HTTP__PORT: '0',
+    IOCBUS_VIEW__GRPC__HOST: '127.0.0.1',
+    IOCBUS_VIEW__GRPC__PORT: '0',
+    IOCBUS_VIEW__LOG__LEVEL: 'info',
+    ...extra,
+  });
+  const line = await proc.waitForLog((l) => l.msg === 'listening', 'view to listen', 120_000);
+  return { proc, httpPort: line.httpPort as number, grpcPort: line.grpcPort as number };
+}
