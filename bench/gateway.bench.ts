@@ -97,7 +97,7 @@ async function httpPhase(url: string, key: string, bodies: string[], sizes: numb
       const body = (await res.json()) as { accepted?: number; error?: unknown };
       latenciesMs.push(performance.now() - t0);
       if (res.status !== 202 || body.accepted !== sizes[i]) throw new Error(`batch ${i}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
-      accepted += body.accepted;
+      accepted += body.accepted ?? 0;
     }
   }
   await Promise.all(Array.from({ length: HTTP_CONCURRENCY }, worker));
@@ -157,6 +157,23 @@ async function producerStats(url: string): Promise<{ batches: number; meanBatch:
   return { batches, meanBatch: records / batches, meanProduceMs: (produceSeconds / batches) * 1000 };
 }
 
+/** CPU seconds a process has used so far (Linux /proc; NaN elsewhere). */
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const selfCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -189,12 +206,8 @@ async function main(): Promise<void> {
   let gateway: Gateway | undefined;
   try {
     const topic = uniqueName('bench-gateway');
-    const ceilingTopic = uniqueName('bench-kcat');
     const bus = createKafkaBus({ brokers: broker.brokers, clientId: 'bench-setup' });
-    await bus.admin.ensureTopics([
-      { name: topic, partitions: PARTITIONS },
-      { name: ceilingTopic, partitions: PARTITIONS },
-    ]);
+    await bus.admin.ensureTopics([{ name: topic, partitions: PARTITIONS }]);
     await bus.close();
 
     const { key, hash } = await generateApiKey('bench');
@@ -230,25 +243,8 @@ async function main(): Promise<void> {
     }
     const grpcMessages = events(EVENTS).map(toProtoCloudEvent);
 
-    // Warm-up: both paths, both processes JIT-compiled before anything is timed.
-    const warmHttp = events(5 * BATCH);
-    await httpPhase(url, key, [0, 1, 2, 3, 4].map((i) => JSON.stringify(warmHttp.slice(i * BATCH, (i + 1) * BATCH))), [BATCH, BATCH, BATCH, BATCH, BATCH]);
-    await grpcPhase(gateway.grpcPort, key, events(5000).map(toProtoCloudEvent));
-    const warmed = 10_000;
-
-    const http = await httpPhase(url, key, bodies, sizes);
-    const afterHttp = await producerStats(url);
-    process.stderr.write(`bench:gateway: HTTP ${http.events} events in ${http.seconds.toFixed(2)} s\n`);
-    const grpcRun = await grpcPhase(gateway.grpcPort, key, grpcMessages);
-    const afterGrpc = await producerStats(url);
-    process.stderr.write(`bench:gateway: gRPC ${grpcRun.events} events in ${grpcRun.seconds.toFixed(2)} s\n`);
-
-    const written = await kcatCount({ brokers: broker.brokers, topic, timeoutMs: 300_000 });
-    const expected = warmed + http.events + grpcRun.events;
-    // More on the topic than acknowledged is possible only when a phase hit its time limit with events in flight.
-    if (written < expected) throw new Error(`the topic holds ${written} records, the gateway acknowledged ${expected}`);
-
-    // Ceiling: kcat (librdkafka, acks=all, idempotent) producing the same keys and values to the same broker.
+    // Ceiling: kcat (librdkafka, acks=all, idempotent) producing the same keys and values to the same broker,
+    // once before and once after the gateway phases (the machine is shared: its load drifts during a run).
     const recordsFile = join(dir, 'records.bin');
     const kcatRecords = httpEvents.map((e) => {
       const r = toKafkaRecord(e);
@@ -256,20 +252,53 @@ async function main(): Promise<void> {
     });
     const delimiters = { keyDelimiter: '\u0001\u0002KEY\u0002\u0001', messageDelimiter: '\u0001\u0002END\u0002\u0001' };
     await writeKcatRecordsFile(recordsFile, kcatRecords, delimiters);
-    const kcat = await kcatProduceFile({
-      brokers: broker.brokers,
-      topic: ceilingTopic,
-      file: recordsFile,
-      ...delimiters,
-      properties: { acks: 'all', 'enable.idempotence': 'true' },
-      timeoutMs: 300_000,
-    });
-    const ceilingCount = await kcatCount({ brokers: broker.brokers, topic: ceilingTopic, timeoutMs: 300_000 });
-    if (ceilingCount !== kcatRecords.length) throw new Error(`kcat wrote ${ceilingCount} of ${kcatRecords.length}`);
+    const kcatRun = async (): Promise<number> => {
+      const ceilingTopic = uniqueName('bench-kcat');
+      const admin = createKafkaBus({ brokers: broker.brokers, clientId: 'bench-setup' });
+      await admin.admin.ensureTopics([{ name: ceilingTopic, partitions: PARTITIONS }]);
+      await admin.close();
+      const run = await kcatProduceFile({
+        brokers: broker.brokers,
+        topic: ceilingTopic,
+        file: recordsFile,
+        ...delimiters,
+        properties: { acks: 'all', 'enable.idempotence': 'true' },
+        timeoutMs: 300_000,
+      });
+      const count = await kcatCount({ brokers: broker.brokers, topic: ceilingTopic, timeoutMs: 300_000 });
+      if (count !== kcatRecords.length) throw new Error(`kcat wrote ${count} of ${kcatRecords.length}`);
+      return kcatRecords.length / (run.elapsedMs / 1000);
+    };
+    const ceilingBefore = await kcatRun();
+
+    // Warm-up: both paths, both processes JIT-compiled before anything is timed.
+    const warmHttp = events(5 * BATCH);
+    await httpPhase(url, key, [0, 1, 2, 3, 4].map((i) => JSON.stringify(warmHttp.slice(i * BATCH, (i + 1) * BATCH))), [BATCH, BATCH, BATCH, BATCH, BATCH]);
+    await grpcPhase(gateway.grpcPort, key, events(5000).map(toProtoCloudEvent));
+    const warmed = 10_000;
+
+    const pid = gateway.child.pid as number;
+    const cpu0 = [await cpuSeconds(pid), selfCpu()];
+    const http = await httpPhase(url, key, bodies, sizes);
+    const cpu1 = [await cpuSeconds(pid), selfCpu()];
+    const afterHttp = await producerStats(url);
+    process.stderr.write(`bench:gateway: HTTP ${http.events} events in ${http.seconds.toFixed(2)} s\n`);
+    const cpu2 = [await cpuSeconds(pid), selfCpu()];
+    const grpcRun = await grpcPhase(gateway.grpcPort, key, grpcMessages);
+    const cpu3 = [await cpuSeconds(pid), selfCpu()];
+    const afterGrpc = await producerStats(url);
+    const perEvent = (a: number[], b: number[], n: number, i: number): string => (((b[i] as number) - (a[i] as number)) * 1e6 / n).toFixed(0);
+    process.stderr.write(`bench:gateway: gRPC ${grpcRun.events} events in ${grpcRun.seconds.toFixed(2)} s\n`);
+
+    const written = await kcatCount({ brokers: broker.brokers, topic, timeoutMs: 300_000 });
+    const expected = warmed + http.events + grpcRun.events;
+    // More on the topic than acknowledged is possible only when a phase hit its time limit with events in flight.
+    if (written < expected) throw new Error(`the topic holds ${written} records, the gateway acknowledged ${expected}`);
 
     const httpRate = http.events / http.seconds;
     const grpcRate = grpcRun.events / grpcRun.seconds;
-    const ceiling = kcatRecords.length / (kcat.elapsedMs / 1000);
+    const ceilingAfter = await kcatRun();
+    const ceiling = (ceilingBefore + ceilingAfter) / 2;
     const sorted = [...http.latenciesMs].sort((a, b) => a - b);
     const acks = [...grpcRun.ackLatenciesMs].sort((a, b) => a - b);
     const grpcBatches = afterGrpc.batches - afterHttp.batches;
@@ -279,10 +308,12 @@ async function main(): Promise<void> {
         `(${HTTP_CONCURRENCY} clients, batches of ${BATCH}; request p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms)`,
       `  gRPC  ${grpcRun.events} events in ${grpcRun.seconds.toFixed(2)} s = ${round(grpcRate)} events/s ` +
         `(${STREAMS} PublishStreams; ack p50 ${percentile(acks, 50).toFixed(1)} ms, p99 ${percentile(acks, 99).toFixed(1)} ms)`,
-      `  kcat  ${kcatRecords.length} records in ${(kcat.elapsedMs / 1000).toFixed(2)} s = ${round(ceiling)} records/s (ceiling: same keys and values, no per-record headers)`,
+      `  kcat  ${kcatRecords.length} records: ${round(ceilingBefore)} records/s before, ${round(ceilingAfter)} after; ceiling ${round(ceiling)} (same keys and values, no per-record headers)`,
       `  ratio best gateway path / ceiling = ${(Math.max(httpRate, grpcRate) / ceiling).toFixed(2)}`,
       `  Kafka produce requests: HTTP phase mean ${afterHttp.meanBatch.toFixed(0)} records, ${afterHttp.meanProduceMs.toFixed(1)} ms each (cumulative); ` +
         `gRPC phase ${grpcBatches} requests`,
+      `  CPU per event: gateway ${perEvent(cpu0, cpu1, http.events, 0)} µs over HTTP, ${perEvent(cpu2, cpu3, grpcRun.events, 0)} µs over gRPC; ` +
+        `load generator ${perEvent(cpu0, cpu1, http.events, 1)} µs / ${perEvent(cpu2, cpu3, grpcRun.events, 1)} µs`,
       `  verified with kcat: the gateway's topic holds ${written} records for ${expected} acknowledged events`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

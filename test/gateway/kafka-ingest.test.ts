@@ -71,7 +71,7 @@ test('HTTP (structured, binary, batch) and gRPC (Publish, PublishBatch, PublishS
   const batch = Array.from({ length: 50 }, () => valid());
   res = await fetch(`${url}/v1/events:batch`, { method: 'POST', headers: { ...auth, 'content-type': 'application/cloudevents-batch+json' }, body: JSON.stringify(batch) });
   assert.equal(res.status, 202);
-  assert.equal((await res.json()).accepted, 50);
+  assert.equal(((await res.json()) as { accepted: number }).accepted, 50);
   sent.push(...batch);
 
   const client = ingestClient(grpcPort);
