@@ -111,8 +111,11 @@ export function fastRecordDecoder(decoder: KafkajsDecoder, batchContext: BatchCo
   for (let i = 0; i < count; i++) {
     const name = String(decoder.readVarIntString());
     const headerValue = decoder.readVarIntBytes();
-    const prev = headers[name];
-    headers[name] = prev === undefined ? headerValue : Array.isArray(prev) ? [...prev, headerValue] : [prev, headerValue];
+    // Own properties only: kafkajs reads `obj[name]` and so folds Object.prototype members into
+    // headers named `constructor` or `__proto__`; a header name must never reach the prototype.
+    const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
+    const next = prev === undefined ? headerValue : Array.isArray(prev) ? [...prev, headerValue] : [prev, headerValue];
+    Object.defineProperty(headers, name, { value: next, writable: true, enumerable: true, configurable: true });
   }
   return { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: isControlBatch, batchContext };
 }

@@ -10,16 +10,14 @@ function text(value: Buffer | string): string {
 export function toHeaders(headers: IHeaders | undefined): Headers {
   const out: Headers = {};
   if (headers === undefined) return out;
-  for (const name in headers) {
+  for (const name of Object.keys(headers)) {
     const value = headers[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) {
-      // A repeated header: the last value wins, as the port documents.
-      const last = value[value.length - 1];
-      if (last !== undefined) out[name] = text(last);
-    } else {
-      out[name] = text(value as Buffer | string);
-    }
+    if (value === undefined || value === null) continue;
+    // A repeated header: the last value wins, as the port documents.
+    const last = Array.isArray(value) ? value[value.length - 1] : (value as Buffer | string);
+    if (last === undefined || last === null) continue;
+    if (name === '__proto__') Object.defineProperty(out, name, { value: text(last), writable: true, enumerable: true, configurable: true });
+    else out[name] = text(last);
   }
   return out;
 }
