@@ -41,7 +41,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-test('events posted to the gateway appear in the view'\''s Subscribe stream and the partials within one second, with the values SPEC §2 defines', { timeout: 240_000 }, async (t) => {
+test('events posted to the gateway appear in the Subscribe stream of the view and in the partials within one second, with the values SPEC §2 defines', { timeout: 240_000 }, async (t) => {
   const kafka = await startKafka();
   t.after(() => kafka.stop());
   t.after(killAll);
