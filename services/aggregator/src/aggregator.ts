@@ -36,6 +36,7 @@ import type { AggregatorConfig, FaultPoint } from './config.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { decodeEvent } from './decode.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
+import { toOffset } from './offsets.js';
 import { PartitionWork } from './partition-work.js';
 import { topicSpecs } from './topics.js';
 
@@ -127,7 +128,7 @@ class AggregatorImpl implements Aggregator {
         const now = this.clock();
         return [...this.work.values()].map((w) => ({
           partition: w.partition,
-          lag: Number(w.lag),
+          lag: w.lag,
           checkpointAgeSeconds: Math.max(0, (now - w.checkpointAtMs) / 1000),
           watermarkMs: w.watermarkMs,
         }));
@@ -183,9 +184,9 @@ class AggregatorImpl implements Aggregator {
         .sort((a, b) => a.partition - b.partition)
         .map((w) => ({
           partition: w.partition,
-          position: w.position.toString(),
-          lag: w.lag.toString(),
-          checkpointOffset: w.checkpointOffset?.toString() ?? null,
+          position: String(w.position),
+          lag: String(w.lag),
+          checkpointOffset: w.checkpointOffset === null ? null : String(w.checkpointOffset),
           held: w.held(now),
         })),
     };
@@ -226,11 +227,11 @@ class AggregatorImpl implements Aggregator {
         const { checkpoint, skipped } = await this.checkpoints.latest(a.partition);
         for (const s of skipped) this.logger.error({ partition: a.partition, checkpointOffset: s.offset, err: s.error }, 'checkpoint unreadable, falling back');
         const engine = this.newEngine();
-        let position = BigInt(a.lowWatermark);
+        let position = toOffset(a.lowWatermark);
         if (checkpoint !== null) {
           engine.restore(checkpoint.snapshot);
           engine.advance(this.clock());
-          const at = BigInt(checkpoint.offset);
+          const at = toOffset(checkpoint.offset);
           if (at < position) {
             // Retention deleted events the checkpoint had not seen: they are gone for good; say so loudly.
             this.logger.error({ partition: a.partition, checkpointOffset: checkpoint.offset, lowWatermark: a.lowWatermark }, 'events between checkpoint and log start were deleted');
@@ -238,17 +239,17 @@ class AggregatorImpl implements Aggregator {
             position = at;
           }
         }
-        if (a.committedOffset !== null && BigInt(a.committedOffset) > position) {
-          this.logger.warn({ partition: a.partition, committed: a.committedOffset, position: position.toString() }, 'group offset ahead of the checkpoint; replaying from the checkpoint');
+        if (a.committedOffset !== null && toOffset(a.committedOffset) > position) {
+          this.logger.warn({ partition: a.partition, committed: a.committedOffset, position }, 'group offset ahead of the checkpoint; replaying from the checkpoint');
         }
-        const hw = BigInt(a.highWatermark);
+        const hw = toOffset(a.highWatermark);
         const now = this.clock();
         const work = new PartitionWork({
           topic: a.topic,
           partition: a.partition,
           engine,
           position,
-          holdUntil: hw > position ? hw : 0n,
+          holdUntil: hw > position ? hw : 0,
           holdDeadlineMs: now + this.cfg.publish.replayHoldMaxMs,
           checkpoint,
           nowMs: now,
@@ -256,9 +257,9 @@ class AggregatorImpl implements Aggregator {
         });
         work.highWatermark = hw;
         this.work.set(a.partition, work);
-        starts.push({ topic: a.topic, partition: a.partition, start: { offset: position.toString() } });
+        starts.push({ topic: a.topic, partition: a.partition, start: { offset: String(position) } });
         this.logger.info(
-          { partition: a.partition, start: position.toString(), checkpoint: checkpoint?.offset ?? null, highWatermark: a.highWatermark, loadMs: Date.now() - started },
+          { partition: a.partition, start: position, checkpoint: checkpoint?.offset ?? null, highWatermark: a.highWatermark, loadMs: Date.now() - started },
           'partition assigned',
         );
       }
@@ -284,7 +285,7 @@ class AggregatorImpl implements Aggregator {
           // every partial once it caught up); a checkpoint only saves the new owner replay time.
           await this.checkpointWork(work, false);
         }
-        this.logger.info({ partition: tp.partition, reason, position: work.position.toString() }, 'partition released');
+        this.logger.info({ partition: tp.partition, reason, position: work.position }, 'partition released');
       }
       this.metrics.assigned.set(this.work.size);
     });
@@ -311,9 +312,9 @@ class AggregatorImpl implements Aggregator {
           await batch.heartbeat();
           if (batch.isStale()) return;
         }
-        if (i === mid) await this.deps.hooks!.at!('mid-batch', { partition: work.partition, offset: work.position.toString(), appliedTotal: this.appliedTotal + applied });
+        if (i === mid) await this.deps.hooks!.at!('mid-batch', { partition: work.partition, offset: String(work.position), appliedTotal: this.appliedTotal + applied });
         const record = records[i]!;
-        const offset = BigInt(record.offset);
+        const offset = toOffset(record.offset);
         if (offset < work.position) continue; // delivered again after a seek: already in the state
         let event;
         try {
@@ -342,7 +343,7 @@ class AggregatorImpl implements Aggregator {
       if (applied > 0) this.metrics.events.inc({ outcome: 'applied' }, applied);
       if (duplicates > 0) this.metrics.events.inc({ outcome: 'duplicate' }, duplicates);
       if (late > 0) this.metrics.lateEvents.inc(late);
-      const hw = BigInt(batch.highWatermark);
+      const hw = toOffset(batch.highWatermark);
       if (hw > work.highWatermark) work.highWatermark = hw;
       this.metrics.batchDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
       this.metrics.batchRecords.observe(records.length);
@@ -439,7 +440,7 @@ class AggregatorImpl implements Aggregator {
       this.logger.warn({ partition: w.partition, err }, 'checkpoint write failed; will retry');
       return;
     }
-    w.checkpointOffset = BigInt(checkpoint.offset);
+    w.checkpointOffset = toOffset(checkpoint.offset);
     w.checkpointAtMs = now;
     await this.deps.hooks?.at?.('mid-checkpoint', info);
     if (commit && this.consumer !== undefined) {

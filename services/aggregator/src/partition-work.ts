@@ -16,6 +16,7 @@ import {
 } from '@iocbus/engine';
 import { toEpochMs, type DossierEvent } from '@iocbus/events';
 import type { Checkpoint } from './checkpoint.js';
+import { toOffset } from './offsets.js';
 
 const EMPTY = Buffer.alloc(0);
 const PARTIAL_HEADERS = { 'content-type': 'application/vnd.iocbus.partial' };
@@ -26,9 +27,9 @@ export interface PartitionWorkInit {
   partition: number;
   engine: PartitionEngine;
   /** Next offset to apply. */
-  position: bigint;
+  position: number;
   /** Publishing waits until the position reaches this (the log's end when assigned) or holdDeadlineMs passes. */
-  holdUntil: bigint;
+  holdUntil: number;
   holdDeadlineMs: number;
   checkpoint: Checkpoint | null;
   nowMs: number;
@@ -40,18 +41,19 @@ export class PartitionWork {
   readonly topic: string;
   readonly partition: number;
   readonly engine: PartitionEngine;
-  position: bigint;
-  highWatermark: bigint;
+  /** Offsets are numbers: exact below 2^53, which Kafka offsets do not reach (toOffset checks). */
+  position: number;
+  highWatermark: number;
   watermarkMs: number | null;
   /** Offset and wall time of the latest checkpoint known to hold this partition's state. */
-  checkpointOffset: bigint | null;
+  checkpointOffset: number | null;
   checkpointAtMs: number;
   /** Set when a publication failed: the next one sends every partial, not just the changed ones. */
   republishAll = false;
-  private holdUntil: bigint;
+  private holdUntil: number;
   private readonly holdDeadlineMs: number;
   private lastProgressAtMs = 0;
-  private lastProgressPosition = -1n;
+  private lastProgressPosition = -1;
   private readonly sources = new Map<string, SourceProgress>();
   private readonly maxTrackedSources: number;
 
@@ -64,7 +66,7 @@ export class PartitionWork {
     this.holdUntil = init.holdUntil;
     this.holdDeadlineMs = init.holdDeadlineMs;
     this.watermarkMs = init.checkpoint?.watermarkMs ?? null;
-    this.checkpointOffset = init.checkpoint === null ? null : BigInt(init.checkpoint.offset);
+    this.checkpointOffset = init.checkpoint === null ? null : toOffset(init.checkpoint.offset);
     this.checkpointAtMs = init.checkpoint === null ? init.nowMs : init.checkpoint.writtenAtMs;
     this.maxTrackedSources = init.maxTrackedSources;
     for (const s of init.checkpoint?.sources ?? []) this.sources.set(s.source, { ...s });
@@ -74,9 +76,9 @@ export class PartitionWork {
    * Applies one decoded event at `offset`. Returns whether it was new (false: a duplicate by source and id)
    * and whether it was late (older than the engine clock minus `latenessMs`).
    */
-  apply(event: DossierEvent, offset: bigint, nowMs: number, latenessMs: number): { applied: boolean; late: boolean } {
+  apply(event: DossierEvent, offset: number, nowMs: number, latenessMs: number): { applied: boolean; late: boolean } {
     const applied = this.engine.apply(event);
-    this.position = offset + 1n;
+    this.position = offset + 1;
     const eventMs = toEpochMs(event.data.occurredAt);
     if (!applied || !Number.isFinite(eventMs)) return { applied, late: false };
     if (this.watermarkMs === null || eventMs > this.watermarkMs) this.watermarkMs = eventMs;
@@ -92,8 +94,8 @@ export class PartitionWork {
   }
 
   /** Skips a record that was not applied (dead-lettered): the state still reflects everything below it. */
-  skip(offset: bigint): void {
-    this.position = offset + 1n;
+  skip(offset: number): void {
+    this.position = offset + 1;
   }
 
   private forgetOldestSources(): void {
@@ -106,16 +108,15 @@ export class PartitionWork {
     return [...this.sources.values()].map((s) => ({ ...s }));
   }
 
-  get lag(): bigint {
-    const lag = this.highWatermark - this.position;
-    return lag > 0n ? lag : 0n;
+  get lag(): number {
+    return Math.max(0, this.highWatermark - this.position);
   }
 
   /** Still replaying up to where the partition's log was when assigned (and not for too long). */
   held(nowMs: number): boolean {
-    if (this.holdUntil === 0n) return false;
+    if (this.holdUntil === 0) return false;
     if (this.position >= this.holdUntil || nowMs >= this.holdDeadlineMs) {
-      this.holdUntil = 0n;
+      this.holdUntil = 0;
       return false;
     }
     return true;
@@ -141,7 +142,7 @@ export class PartitionWork {
       const progress = encodeProgress({
         inputPartition: this.partition,
         inputPartitions,
-        offset: this.position.toString(),
+        offset: String(this.position),
         watermarkMs: this.watermarkMs,
         clockMs: this.engine.nowMs,
         updatedAtMs: nowMs,
@@ -157,7 +158,7 @@ export class PartitionWork {
 
   /** A progress round that did not reach the log: send it again next time. */
   progressFailed(): void {
-    this.lastProgressPosition = -1n;
+    this.lastProgressPosition = -1;
     this.republishAll = true;
   }
 
@@ -166,7 +167,7 @@ export class PartitionWork {
     return {
       topic: this.topic,
       partition: this.partition,
-      offset: this.position.toString(),
+      offset: String(this.position),
       watermarkMs: this.watermarkMs,
       sources: this.sourceList(),
       writtenAtMs: nowMs,
