@@ -54,7 +54,7 @@ export const gatewayConfigSchema = z.object({
       port: port.default(50051),
       maxMessageBytes: int(1024).default(4 * 1024 * 1024),
       /** Events one PublishStream may have waiting for Kafka before the gateway stops reading it. */
-      streamMaxInFlight: int(1).default(5000),
+      streamMaxInFlight: int(1).default(1000),
       tls: z
         .object({
           certFile: z.string().min(1),
