@@ -224,7 +224,7 @@ class AggregatorImpl implements Aggregator {
       const starts: PartitionStart[] = [];
       for (const a of partitions) {
         const started = Date.now();
-        const { checkpoint, skipped } = await this.checkpoints.latest(a.partition);
+        const { checkpoint, skipped } = await this.loadCheckpoint(a.partition);
         for (const s of skipped) this.logger.error({ partition: a.partition, checkpointOffset: s.offset, err: s.error }, 'checkpoint unreadable, falling back');
         const engine = this.newEngine();
         let position = toOffset(a.lowWatermark);
@@ -267,6 +267,19 @@ class AggregatorImpl implements Aggregator {
       return starts;
     } finally {
       this.loading--;
+    }
+  }
+
+  /** The partition's latest checkpoint, retrying a few times while Kafka is briefly unavailable. */
+  private async loadCheckpoint(partition: number): Promise<Awaited<ReturnType<CheckpointStore['latest']>>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.checkpoints.latest(partition);
+      } catch (err) {
+        if (attempt >= 4 || !(err instanceof IocError && err.retriable)) throw err;
+        this.logger.warn({ partition, attempt, err }, 'loading the checkpoint failed; retrying');
+        await delay(250 * 2 ** attempt);
+      }
     }
   }
 
