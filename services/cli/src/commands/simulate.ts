@@ -133,9 +133,6 @@ export const simulateCommand: Command = {
           (values.out === undefined ? ` (accepted ${formatCount(s.accepted)}, duplicate ${formatCount(s.duplicate)}, rejected ${formatCount(s.rejected)})` : ` written to ${toStdout ? 'stdout' : values.out}`),
       );
       return s.rejected > 0 ? 3 : 0;
-    } catch (err) {
-      if (abort.signal.aborted) return 130;
-      throw err;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -221,7 +221,6 @@ export async function publishFile(options: PublishOptions): Promise<PublishSumma
   } finally {
     await rejects.close();
   }
-  report(true);
   return { ...state.counts, file, rejectsPath, statePath, startLine, elapsedMs: Date.now() - started };
 }
 

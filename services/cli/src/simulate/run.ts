@@ -132,7 +132,13 @@ export async function runSimulation(options: RunSimulationOptions): Promise<Simu
     if (left <= 0 || sim.now >= until) break;
     const to = Math.min(target(), until);
     const events = sim.advanceTo(to, Math.min(batchSize, left));
-    if (events.length > 0) await deliver(events);
+    try {
+      if (events.length > 0) await deliver(events);
+    } catch (err) {
+      // Stopping (Ctrl-C) interrupts the batch in flight; the summary still says what was sent.
+      if (options.signal?.aborted === true) break;
+      throw err;
+    }
     report();
     if (!live && sim.now >= catchUpEnd() - TICK_MS && events.length < batchSize) {
       live = true;
@@ -148,6 +154,5 @@ export async function runSimulation(options: RunSimulationOptions): Promise<Simu
     }
   }
   summary.simulatedTo = sim.now;
-  report(true);
   return summary;
 }
