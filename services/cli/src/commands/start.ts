@@ -29,7 +29,7 @@ Options:
   --scale X           with --simulate: volume multiplier (default 1)
   --rate N            with --simulate: at most N events per second
   --catalog FILE      unit and procedure catalog (default: the SAMPLE catalog)
-  --host ADDR         listen address (default 0.0.0.0)
+  --host ADDR         listen address for every port (default: each service's setting, 0.0.0.0)
   --log-level L       fatal, error, warn, info, debug (default warn; the summary lines are always shown)
   -h, --help          this text`;
 

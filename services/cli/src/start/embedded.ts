@@ -95,7 +95,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const mode = options.brokers === undefined ? 'in-process' : 'kafka';
   const brokers = options.brokers ?? EMBEDDED_BROKERS;
   const logger = createLogger({ service: 'iocbus', level: options.logLevel ?? 'info' });
-  const host = options.host ?? '0.0.0.0';
+  // Without an explicit host each service binds where its own configuration says (0.0.0.0 by default).
+  const host = options.host;
   const bus: Bus =
     mode === 'in-process'
       ? createInProcessBus()
@@ -173,16 +174,20 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   await aggregator.start();
   await view.start();
   const viewPorts = await view.listen({
-    host,
+    ...(host === undefined ? {} : { host }),
     ...(options.viewHttpPort === undefined ? {} : { httpPort: options.viewHttpPort }),
     ...(options.viewGrpcPort === undefined ? {} : { grpcPort: options.viewGrpcPort }),
   });
   const gwPorts = await gateway.listen({
-    host,
+    ...(host === undefined ? {} : { host }),
     ...(options.gatewayHttpPort === undefined ? {} : { httpPort: options.gatewayHttpPort }),
     ...(options.gatewayGrpcPort === undefined ? {} : { grpcPort: options.gatewayGrpcPort }),
   });
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const reachable = (h: string): string => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h);
+  const viewHost = reachable(host ?? viewConfig.http.host);
+  const gwHost = reachable(host ?? gwConfig.http.host);
+  const gwGrpcHost = reachable(host ?? gwConfig.grpc.host);
+  const viewGrpcHost = reachable(host ?? viewConfig.grpc.host);
   let closed: Promise<void> | undefined;
   return {
     mode,
@@ -193,10 +198,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     logger,
     localKey: local.key,
     urls: {
-      wall: `http://${shown}:${viewPorts.httpPort}/`,
-      gatewayHttp: `http://${shown}:${gwPorts.httpPort}`,
-      gatewayGrpc: `${shown}:${gwPorts.grpcPort}`,
-      viewGrpc: `${shown}:${viewPorts.grpcPort}`,
+      wall: `http://${viewHost}:${viewPorts.httpPort}/`,
+      gatewayHttp: `http://${gwHost}:${gwPorts.httpPort}`,
+      gatewayGrpc: `${gwGrpcHost}:${gwPorts.grpcPort}`,
+      viewGrpc: `${viewGrpcHost}:${viewPorts.grpcPort}`,
     },
     ports: { gatewayHttp: gwPorts.httpPort, gatewayGrpc: gwPorts.grpcPort, viewHttp: viewPorts.httpPort, viewGrpc: viewPorts.grpcPort },
     close() {
