@@ -63,7 +63,8 @@ export function createAggregatorMetrics(registry: Registry, readings: PartitionR
         for (const p of readings.partitions()) if (p.watermarkMs !== null) this.set({ partition: String(p.partition) }, p.watermarkMs / 1000);
       },
     }),
-    assigned: m.gauge('assigned_partitions', 'count', { help: 'Input partitions this instance owns' }),
+    // Not '_count': promtool reserves that suffix for histograms and summaries.
+    assigned: m.gauge('assigned', 'partitions', { help: 'Input partitions this instance owns' }),
   };
 }
 
