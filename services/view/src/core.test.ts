@@ -189,7 +189,7 @@ test('an undecodable record is skipped and reported, and the rest still apply', 
 
 interface Op {
   input: number;
-  window: 'day' | 'minute' | 'now';
+  window: 'day' | 'month' | 'minute' | 'now';
   back: number;
   scope: number;
   n: number;
@@ -205,13 +205,15 @@ function toRecord(op: Op): { key: string; value: Buffer } {
       ? partial('now', 0, scope, { in_process: op.n, in_process_within_due: Math.floor(op.n / 2) })
       : op.window === 'minute'
         ? received('minute', MINUTE - op.back * 7, scope, op.n)
-        : partial('day', DAY - op.back, scope, { received: op.n, events_received_family: op.n, ended: op.n, ended_on_time: Math.floor(op.n / 2), events_ended_family: op.n });
+        : op.window === 'month'
+          ? partial('month', 2025 * 12 + 2 - op.back, scope, { received: op.n, events_received_family: op.n, ended: op.n, ended_on_time: 1, events_ended_family: op.n })
+          : partial('day', DAY - op.back, scope, { received: op.n, events_received_family: op.n, ended: op.n, ended_on_time: Math.floor(op.n / 2), events_ended_family: op.n });
   return op.remove ? removedRecord(op.input, p) : partialRecord(op.input, p);
 }
 
 const opArb = fc.record({
   input: fc.integer({ min: 0, max: 3 }),
-  window: fc.constantFrom('day' as const, 'minute' as const, 'now' as const),
+  window: fc.constantFrom('day' as const, 'month' as const, 'minute' as const, 'now' as const),
   back: fc.integer({ min: 0, max: 3 }),
   scope: fc.integer({ min: 0, max: 2 }),
   n: fc.integer({ min: 1, max: 50 }),

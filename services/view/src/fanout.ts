@@ -88,7 +88,8 @@ function received(day: number, scope: ScopeRef, n: number): IndicatorPartial {
   m[measureIndex('received')] = n;
   m[measureIndex('events_received_family')] = n;
   m[measureIndex('channel_online')] = Math.floor(n / 2);
-  return { window: windowRef('day', day), scope, measures: m, sketch: null, closed: false, revised: false };
+  const window = windowRef('day', day);
+  return { key: partialKey({ window, scope }), window, scope, measures: m, sketch: null, closed: false, revised: false };
 }
 
 const record = (input: number, p: IndicatorPartial) => ({ key: partialRecordKey(input, partialKey(p)), value: Buffer.from(encodePartialRecordValue(p)), headers: {} });

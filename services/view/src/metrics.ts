@@ -3,7 +3,7 @@
  * gauges for Grafana — province level and unit-group level only, current windows only, so the label set
  * stays bounded (indicators × window kinds × (province + unit groups)), whatever the number of units.
  */
-import { evaluate, type IndicatorPartial, type ScopeRef } from '@iocbus/engine';
+import { evaluate, partialKey, windowRef, type IndicatorPartial, type ScopeRef } from '@iocbus/engine';
 import { LATENCY_SECONDS_BUCKETS, ServiceMetrics, type Counter, type Gauge, type Histogram, type Registry } from '@iocbus/telemetry';
 import type { ViewCore } from './core.js';
 import type { HubMetrics, HubStats, Transport } from './hub.js';
@@ -37,6 +37,7 @@ export function createViewMetrics(registry: Registry, sources: ViewMetricsSource
   const changedValues = m.counter('changed_values', { help: 'Indicator values that changed, appeared or disappeared.' });
   const messages = m.counter<'transport' | 'kind'>('stream_messages', { help: 'Stream messages written, by transport and kind.', labelNames: ['transport', 'kind'] });
   const bytes = m.counter<'transport'>('stream_bytes', { help: 'Encoded bytes of stream messages written.', labelNames: ['transport'] });
+  const sentCounters = new Map<string, { messages: { inc(n?: number): void }; bytes: { inc(n?: number): void } }>();
   const resets = m.counter<'cause'>('stream_resets', { help: 'Streams told to re-snapshot, by cause.', labelNames: ['cause'] });
   const ended = m.counter<'transport' | 'reason'>('streams_ended', { help: 'Streams ended, by reason (client, max_age, stalled, shutdown).', labelNames: ['transport', 'reason'] });
   const ready = m.gauge('ready', 'bool', { help: '1 once the initial partials are loaded and the view serves.' });
@@ -156,9 +157,16 @@ export function createViewMetrics(registry: Registry, sources: ViewMetricsSource
     changedValues,
     ready,
     hub: {
+      // Called once per message per subscriber: label lookups resolved once per (transport, kind).
       sent(transport, kind, n) {
-        messages.inc({ transport, kind });
-        bytes.inc({ transport }, n);
+        const k = `${transport}:${kind}`;
+        let c = sentCounters.get(k);
+        if (c === undefined) {
+          c = { messages: messages.labels({ transport, kind }), bytes: bytes.labels({ transport }) };
+          sentCounters.set(k, c);
+        }
+        c.messages.inc();
+        c.bytes.inc(n);
       },
       reset(cause) {
         resets.inc({ cause });
@@ -195,10 +203,20 @@ export function indicatorRows(core: ViewCore): Row[] {
     let list = byGroup.get(group);
     if (list === undefined) byGroup.set(group, (list = []));
     const scope: ScopeRef = { kind: 'unit', code: group };
-    const add = (p: IndicatorPartial): void => void list.push({ ...p, scope });
-    for (const mk of slot.calendar) if (mk.window.startMs <= minute * 60_000 && minute * 60_000 < mk.window.endMs) mk.partials().forEach(add);
-    for (const mk of slot.minutes) if (mk.window.index > minute - 60 && mk.window.index <= minute) mk.partials().forEach(add);
-    slot.now?.partials().forEach(add);
+    // Re-keyed to the group, so that evaluate merges the units of a group into one value.
+    const add = (p: IndicatorPartial): void => void list.push({ ...p, key: partialKey({ window: p.window, scope }), scope });
+    const addMerged = (p: IndicatorPartial | null | undefined): void => {
+      if (p !== null && p !== undefined) add(p);
+    };
+    // Quarter and year are summed from months by evaluate: the months of the current year go in.
+    const nowMs = minute * 60_000;
+    const year = windowRef('year', new Date(nowMs + 7 * 3_600_000).getUTCFullYear());
+    for (const mk of slot.calendar) {
+      const w = mk.window;
+      if ((w.startMs <= nowMs && nowMs < w.endMs) || (w.kind === 'month' && w.startMs >= year.startMs && w.endMs <= year.endMs)) addMerged(mk.merged());
+    }
+    for (const mk of slot.minutes) if (mk.window.index > minute - 60 && mk.window.index <= minute) addMerged(mk.merged());
+    addMerged(slot.now?.merged());
   }
   for (const [group, partials] of byGroup) {
     for (const v of evaluate(partials, { nowMs: minute * 60_000 })) {

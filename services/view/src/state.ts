@@ -8,6 +8,7 @@ import {
   SCOPE_KINDS,
   WINDOW_KINDS,
   decodePartialRecord,
+  mergePartials,
   windowRef,
   type IndicatorPartial,
   type PartitionProgress,
@@ -32,6 +33,7 @@ export interface Entry {
 export class MergedKey {
   readonly entries = new Map<number, Entry>();
   live = 0;
+  private mergedCache: IndicatorPartial | null | undefined;
   constructor(
     readonly key: string,
     readonly window: WindowRef,
@@ -43,6 +45,28 @@ export class MergedKey {
     const out: IndicatorPartial[] = [];
     for (const e of this.entries.values()) if (e.partial !== null) out.push(e.partial);
     return out;
+  }
+
+  /**
+   * The partial merged over input partitions (null when none holds it), cached until the key changes:
+   * a rolling hour re-evaluated every minute merges 60 of these rather than 60 × input partitions.
+   */
+  merged(): IndicatorPartial | null {
+    if (this.mergedCache === undefined) {
+      const parts = this.partials();
+      this.mergedCache = parts.length === 0 ? null : parts.length === 1 ? (parts[0] as IndicatorPartial) : (mergePartials(parts)[0] as IndicatorPartial);
+    }
+    return this.mergedCache;
+  }
+
+  set(input: number, entry: Entry): void {
+    this.entries.set(input, entry);
+    this.mergedCache = undefined;
+  }
+
+  delete(input: number): void {
+    this.entries.delete(input);
+    this.mergedCache = undefined;
   }
 
   /** Some record at or after `offsets` (per partials partition) touched this key. */
@@ -149,7 +173,7 @@ export class PartialState {
       mk.live--;
       this.liveEntries--;
     }
-    mk.entries.set(decoded.inputPartition, entry);
+    mk.set(decoded.inputPartition, entry);
     if (entry.partial !== null) {
       mk.live++;
       this.liveEntries++;
@@ -169,7 +193,7 @@ export class PartialState {
       this.markerHead++;
       if (m.entry.offset + 1 > (this.horizon[m.entry.part] ?? 0)) this.horizon[m.entry.part] = m.entry.offset + 1;
       if (m.mk.entries.get(m.input) === m.entry) {
-        m.mk.entries.delete(m.input);
+        m.mk.delete(m.input);
         if (m.mk.entries.size === 0) this.dropKey(m.mk);
       }
     }

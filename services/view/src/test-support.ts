@@ -65,7 +65,8 @@ export const unit = (code: string): ScopeRef => ({ kind: 'unit', code, ...(code 
 export function partial(kind: WindowKind, index: number, scope: ScopeRef, measures: Partial<Record<MeasureName, number>>, flags: { closed?: boolean; revised?: boolean } = {}): IndicatorPartial {
   const m = new Float64Array(MEASURE_COUNT);
   for (const [name, v] of Object.entries(measures)) m[measureIndex(name as MeasureName)] = v as number;
-  return { window: windowRef(kind, index), scope, measures: m, sketch: null, closed: flags.closed ?? false, revised: flags.revised ?? false };
+  const window = windowRef(kind, index);
+  return { key: partialKey({ window, scope }), window, scope, measures: m, sketch: null, closed: flags.closed ?? false, revised: flags.revised ?? false };
 }
 
 /** `received` partial: n received, of which `online` online. */

@@ -7,15 +7,20 @@
  * (partials applied, minute): two instances at the same offsets and minute hold the same values, which
  * is what makes resume tokens portable.
  */
-import { INDICATORS, evaluate, type IndicatorPartial, type ValueWindow } from '@iocbus/engine';
+import { INDICATORS, evaluate, windowRef, type IndicatorPartial, type ValueWindow, type WindowRef } from '@iocbus/engine';
 import type { Catalog } from '@iocbus/catalog';
 import { sameValue, valueKey, windowId, type ViewScope, type ViewValue } from './model.js';
 import type { MergedKey, PartialState, ScopeSlot } from './state.js';
 
+/**
+ * Quarters and years have no partials of their own (the engine accumulates days and months only): a
+ * 'period' item sums the months of its quarter or year in one scope (evaluate derives them from months).
+ */
 export type Item =
   | { type: 'cal'; id: string; mk: MergedKey }
   | { type: 'now'; id: string; mk: MergedKey }
-  | { type: 'rolling'; id: string; slot: ScopeSlot };
+  | { type: 'rolling'; id: string; slot: ScopeSlot }
+  | { type: 'period'; id: string; window: WindowRef; slot: ScopeSlot };
 
 const MINUTE_MS = 60_000;
 const VN_OFFSET_MIN = 7 * 60;
@@ -24,13 +29,29 @@ export const localDayOfMinute = (minute: number): number => Math.floor((minute +
 const rollingId = (slot: ScopeSlot): string => `${windowId('rolling_1h', 'rolling_1h')}|${slot.id}`;
 const rollingItem = (slot: ScopeSlot): Item => ({ type: 'rolling', id: rollingId(slot), slot });
 
-function isCurrent(mk: MergedKey, nowMs: number): boolean {
-  return mk.window.startMs <= nowMs && nowMs < mk.window.endMs;
+function isCurrent(w: { startMs: number; endMs: number }, nowMs: number): boolean {
+  return w.startMs <= nowMs && nowMs < w.endMs;
+}
+
+function periodItem(kind: 'quarter' | 'year', index: number, slot: ScopeSlot): Item {
+  const window = windowRef(kind, index);
+  return { type: 'period', id: `${windowId(kind, window.label)}|${slot.id}`, window, slot };
+}
+
+/** The items of a day or month key: itself, and for a month its quarter and year. */
+function calendarItems(mk: MergedKey, out: Map<string, Item>): void {
+  const kind = mk.window.kind;
+  if (kind === 'quarter' || kind === 'year') return; // derived from months, whatever a producer sends
+  out.set(mk.key, { type: 'cal', id: mk.key, mk });
+  if (kind !== 'month') return;
+  const y = Math.floor(mk.window.index / 12);
+  for (const it of [periodItem('quarter', y * 4 + Math.floor((mk.window.index % 12) / 3), mk.slot), periodItem('year', y, mk.slot)]) out.set(it.id, it);
 }
 
 function valueWindowOf(item: Item): ValueWindow {
   if (item.type === 'rolling') return 'rolling_1h';
   if (item.type === 'now') return 'now';
+  if (item.type === 'period') return item.window.kind as ValueWindow;
   return item.mk.window.kind as ValueWindow;
 }
 
@@ -43,13 +64,19 @@ export function itemsAffectedBy(mk: MergedKey, minute: number, out: Map<string, 
     return;
   }
   if (kind !== 'now') {
-    out.set(mk.key, { type: 'cal', id: mk.key, mk });
+    calendarItems(mk, out);
     return;
   }
   out.set(mk.key, { type: 'now', id: mk.key, mk });
   // Gauges feed the "open now" terms of current windows (Decision 766 §2.1).
   const nowMs = minute * MINUTE_MS;
-  for (const cal of mk.slot.calendar) if (isCurrent(cal, nowMs)) out.set(cal.key, { type: 'cal', id: cal.key, mk: cal });
+  for (const cal of mk.slot.calendar) {
+    if (cal.window.kind === 'month') {
+      const items = new Map<string, Item>();
+      calendarItems(cal, items);
+      for (const it of items.values()) if (isCurrent(it.type === 'period' ? it.window : cal.window, nowMs)) out.set(it.id, it);
+    } else if (isCurrent(cal.window, nowMs)) calendarItems(cal, out);
+  }
   if (mk.slot.minutes.size > 0) {
     const it = rollingItem(mk.slot);
     out.set(it.id, it);
@@ -63,7 +90,7 @@ export function itemsChangedSince(state: PartialState, offsets: readonly number[
   const dayMoved = localDayOfMinute(fromMinute) !== localDayOfMinute(minute);
   for (const mk of state.keys.values()) {
     if (mk.changedSince(offsets)) itemsAffectedBy(mk, minute, out);
-    else if (dayMoved && mk.window.kind !== 'minute' && mk.window.kind !== 'now') out.set(mk.key, { type: 'cal', id: mk.key, mk });
+    else if (dayMoved && mk.window.kind !== 'minute' && mk.window.kind !== 'now') calendarItems(mk, out);
   }
   if (minuteMoved) {
     for (const slot of state.scopes.values()) {
@@ -78,8 +105,8 @@ export function itemsChangedSince(state: PartialState, offsets: readonly number[
 /** Every value key an item can have (for removals, when no value object is left to name them). */
 export function possibleKeys(item: Item): string[] {
   const w = valueWindowOf(item);
-  const scope = item.type === 'rolling' ? item.slot.scope : item.mk.scope;
-  const label = item.type === 'rolling' ? 'rolling_1h' : item.type === 'now' ? 'now' : item.mk.window.label;
+  const scope = item.type === 'rolling' || item.type === 'period' ? item.slot.scope : item.mk.scope;
+  const label = item.type === 'rolling' ? 'rolling_1h' : item.type === 'now' ? 'now' : item.type === 'period' ? item.window.label : item.mk.window.label;
   return INDICATORS.filter((d) => d.windows.includes(w)).map((d) => valueKey(d.id, w, label, scope.kind, scope.code));
 }
 
@@ -163,7 +190,7 @@ export class ValueTable {
         const it = rollingItem(slot);
         this.dirty.set(it.id, it);
       }
-      if (dayMoved) for (const mk of slot.calendar) this.dirty.set(mk.key, { type: 'cal', id: mk.key, mk });
+      if (dayMoved) for (const mk of slot.calendar) calendarItems(mk, this.dirty);
     }
   }
 
@@ -179,7 +206,7 @@ export class ValueTable {
   private recomputeItem(item: Item, nowMs: number, changed: string[]): void {
     const fresh = this.evaluateItem(item);
     const old = this.byItem.get(item.id);
-    const scope = item.type === 'rolling' ? item.slot.scope : item.mk.scope;
+    const scope = item.type === 'rolling' || item.type === 'period' ? item.slot.scope : item.mk.scope;
     const sid = `${scope.kind}:${scope.code}`;
     if (fresh.length === 0) {
       if (old === undefined) return;
@@ -244,27 +271,33 @@ export class ValueTable {
   private evaluateItem(item: Item) {
     const minute = this.currentMinute;
     const nowMs = minute * MINUTE_MS;
-    let inputs: IndicatorPartial[];
+    const inputs: IndicatorPartial[] = [];
+    const add = (p: IndicatorPartial | null | undefined): void => {
+      if (p !== null && p !== undefined) inputs.push(p);
+    };
     let kind: ValueWindow;
     let label: string;
     if (item.type === 'rolling') {
-      inputs = [];
-      for (const mk of item.slot.minutes) {
-        if (mk.window.index > minute - 60 && mk.window.index <= minute) inputs.push(...mk.partials());
-      }
+      for (const mk of item.slot.minutes) if (mk.window.index > minute - 60 && mk.window.index <= minute) add(mk.merged());
       if (inputs.length === 0) return [];
-      if (item.slot.now !== undefined) inputs.push(...item.slot.now.partials());
+      add(item.slot.now?.merged());
       kind = 'rolling_1h';
       label = 'rolling_1h';
     } else if (item.type === 'now') {
-      inputs = item.mk.partials();
+      add(item.mk.merged());
       kind = 'now';
       label = 'now';
-    } else {
-      inputs = item.mk.partials();
+    } else if (item.type === 'period') {
+      const w = item.window;
+      for (const mk of item.slot.calendar) if (mk.window.kind === 'month' && mk.window.startMs >= w.startMs && mk.window.endMs <= w.endMs) add(mk.merged());
       if (inputs.length === 0) return [];
-      const now = item.mk.slot.now;
-      if (now !== undefined && isCurrent(item.mk, nowMs)) inputs.push(...now.partials());
+      if (isCurrent(w, nowMs)) add(item.slot.now?.merged());
+      kind = w.kind as ValueWindow;
+      label = w.label;
+    } else {
+      add(item.mk.merged());
+      if (inputs.length === 0) return [];
+      if (isCurrent(item.mk.window, nowMs)) add(item.mk.slot.now?.merged());
       kind = item.mk.window.kind as ValueWindow;
       label = item.mk.window.label;
     }
