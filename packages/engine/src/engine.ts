@@ -16,7 +16,7 @@ import { TYPE_PREFIX, toEpochMs, type DossierEvent } from '@iocbus/events';
 import { EngineConfigError } from './errors.js';
 import { fingerprint, hashCode } from './hash.js';
 import { E_BASE, F_BASE, G_BASE, M, RAT_BASE, R_BASE } from './measures.js';
-import { windowRef, type IndicatorPartial, type WindowRef } from './partials.js';
+import { partialKey, windowRef, type IndicatorPartial, type WindowRef } from './partials.js';
 import { endedOf, ended, feeMask, gauge, gaugeOf, receivedMask } from './rules.js';
 import { ComboTable, ScopeTable, type ScopeRef } from './scopes.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
@@ -47,6 +47,7 @@ import {
   F_RATING,
   F_RATING_SHIFT,
   F_RARE,
+  F_EV_DIRTY,
   F_REUSED,
   F_SYNCED,
   F_VNEID_RECV,
@@ -62,11 +63,11 @@ const DAY_MS = 24 * HOUR_MS;
 export interface RetentionOptions {
   /** How long minute buckets (rolling_1h) are kept after they end. Default 2 h. */
   minuteMs?: number;
-  /** How long calendar windows are kept after they end (never less than the allowed lateness). */
+  /** How long day windows are kept after they end (never less than the allowed lateness). Default 35 days. */
   dayMs?: number;
+  /** How long month windows are kept after they end. Quarters and years are sums of months, so the default,
+   * 2 years, keeps last year complete all through this year. */
   monthMs?: number;
-  quarterMs?: number;
-  yearMs?: number;
   /** An ended dossier is forgotten this long after its endAt (later events about it are then ignored). */
   endedDossierMs?: number;
   /** A dossier never received is forgotten this long after its latest event. */
@@ -152,29 +153,46 @@ const T_RESULT_ISSUED = 13;
 const T_RETURNED = 14;
 const T_RATED = 15;
 const T_SYNCED = 16;
-const TYPE_CODE = new Map<string, number>(
-  (
-    [
-      ['submitted', T_SUBMITTED],
-      ['received', T_RECEIVED],
-      ['intake_rejected', T_INTAKE_REJECTED],
-      ['digitized', T_DIGITIZED],
-      ['transferred', T_TRANSFERRED],
-      ['supplement_requested', T_SUPP_REQ],
-      ['supplement_received', T_SUPP_RECV],
-      ['fee_requested', T_FEE_REQ],
-      ['fee_paid', T_FEE_PAID],
-      ['deadline_extended', T_EXTENDED],
-      ['withdrawn', T_WITHDRAWN],
-      ['stopped', T_STOPPED],
-      ['resolved', T_RESOLVED],
-      ['result_issued', T_RESULT_ISSUED],
-      ['result_returned', T_RETURNED],
-      ['rated', T_RATED],
-      ['synced_national', T_SYNCED],
-    ] as const
-  ).map(([n, c]) => [`${TYPE_PREFIX}${n}`, c]),
-);
+const TYPE_NAMES = [
+  'submitted',
+  'received',
+  'intake_rejected',
+  'digitized',
+  'transferred',
+  'supplement_requested',
+  'supplement_received',
+  'fee_requested',
+  'fee_paid',
+  'deadline_extended',
+  'withdrawn',
+  'stopped',
+  'resolved',
+  'result_issued',
+  'result_returned',
+  'rated',
+  'synced_national',
+].map((n) => `${TYPE_PREFIX}${n}`);
+
+/**
+ * Type string → code without hashing the (fresh, 25-40 character) string: a table keyed by its length and
+ * the first character after the prefix, then one comparison to confirm. Where two types share the key the
+ * slot holds -2 and a Map decides.
+ */
+const P = TYPE_PREFIX.length;
+const TYPE_TABLE = new Int8Array(64 * 128).fill(-1);
+const TYPE_CODE = new Map<string, number>(TYPE_NAMES.map((t, i) => [t, i]));
+for (const [i, t] of TYPE_NAMES.entries()) {
+  const k = t.length * 128 + t.charCodeAt(P);
+  TYPE_TABLE[k] = TYPE_TABLE[k] === -1 ? i : -2;
+}
+
+function typeCode(type: string): number {
+  const k = type.length * 128 + type.charCodeAt(P);
+  const c = k < TYPE_TABLE.length ? (TYPE_TABLE[k] as number) : -1;
+  if (c >= 0) return type === TYPE_NAMES[c] ? c : -1;
+  return c === -2 ? (TYPE_CODE.get(type) ?? -1) : -1;
+}
+
 // Events after which the overdue deadline may have moved.
 const MOVES_DEADLINE = new Uint8Array(17);
 for (const t of [T_RECEIVED, T_SUPP_REQ, T_SUPP_RECV, T_WITHDRAWN, T_STOPPED, T_RESOLVED, T_RETURNED]) MOVES_DEADLINE[t] = 1;
@@ -241,6 +259,8 @@ class Engine implements PartitionEngine {
   private dossiersEvicted = 0;
   /** Fingerprint of the event being applied. */
   private eventFp = 0;
+  /** Dossiers whose event count is ahead of what the cells account for. */
+  private evDirty: number[] = [];
 
   private readonly before = new Signature();
   private readonly after = new Signature();
@@ -256,9 +276,9 @@ class Engine implements PartitionEngine {
     this.retentionSec = [
       Math.ceil((r.minuteMs ?? 2 * HOUR_MS) / 1000),
       Math.ceil((r.dayMs ?? 35 * DAY_MS) / 1000),
-      Math.ceil((r.monthMs ?? 400 * DAY_MS) / 1000),
-      Math.ceil((r.quarterMs ?? 400 * DAY_MS) / 1000),
-      Math.ceil((r.yearMs ?? 800 * DAY_MS) / 1000),
+      Math.ceil((r.monthMs ?? 731 * DAY_MS) / 1000),
+      0,
+      0,
     ];
     this.endedRetentionSec = Math.ceil((r.endedDossierMs ?? 60 * DAY_MS) / 1000);
     this.orphanRetentionSec = Math.ceil((r.orphanDossierMs ?? 60 * DAY_MS) / 1000);
@@ -314,11 +334,18 @@ class Engine implements PartitionEngine {
     }
     s.fpHead[idx] = s.fps.add(head, fp);
     this.applied++;
-    const type = TYPE_CODE.get(ev.type) ?? -1;
+    const type = typeCode(ev.type);
     const B = this.before;
     this.capture(idx, B);
     const n = s.evCount[idx] as number;
     if (n < 0xffff) s.evCount[idx] = n + 1;
+    // The "events behind" measures follow evCount lazily (see flushEvents): applying them per event would
+    // cost a full cell update for events that change nothing else (result_returned after resolved, …).
+    const fl = s.flags[idx] as number;
+    if ((fl & F_EV_DIRTY) === 0) {
+      s.flags[idx] = fl | F_EV_DIRTY;
+      this.evDirty.push(idx);
+    }
     if (((s.flags[idx] as number) & F_HAS_RECV) === 0) {
       const t = toSec(ev.data.occurredAt);
       if (t > (s.lastAt[idx] as number)) s.lastAt[idx] = t;
@@ -331,7 +358,8 @@ class Engine implements PartitionEngine {
       const k = this.acc.resolve(extAt, A.combo);
       this.acc.applyValue(k, M.extensions, 1);
     }
-    this.updateGauge(idx, B.combo, A.combo, MOVES_DEADLINE[type] === 1);
+    // Only a received, supplement or end event can change a gauge (the clock stands still during apply).
+    if (MOVES_DEADLINE[type] === 1 || B.combo !== A.combo) this.updateGauge(idx, B.combo, A.combo, true);
     return true;
   }
 
@@ -556,7 +584,7 @@ class Engine implements PartitionEngine {
   private capture(idx: number, g: Signature): void {
     const s = this.store;
     const f = s.flags[idx] as number;
-    g.ev = s.evCount[idx] as number;
+    g.ev = s.evAcc[idx] as number;
     if ((f & F_HAS_RECV) === 0) {
       g.combo = -1;
       return;
@@ -720,6 +748,23 @@ class Engine implements PartitionEngine {
     s.flags[idx] = (f & ~F_G_MASK) | (newBits << F_G_SHIFT);
   }
 
+  /** Brings the "events behind" measures of every dossier touched since the last flush up to date. */
+  private flushEvents(): void {
+    const s = this.store;
+    const list = this.evDirty;
+    if (list.length === 0) return;
+    this.evDirty = [];
+    for (const idx of list) {
+      const f = s.flags[idx] as number;
+      if ((f & F_EV_DIRTY) === 0 || s.codes[idx] === undefined) continue;
+      s.flags[idx] = f & ~F_EV_DIRTY;
+      this.capture(idx, this.before);
+      s.evAcc[idx] = s.evCount[idx] as number;
+      this.capture(idx, this.after);
+      this.applyDiff(idx, this.before, this.after);
+    }
+  }
+
   // ---- clock ----------------------------------------------------------------------------------------
 
   advance(nowMs?: number): void {
@@ -727,6 +772,8 @@ class Engine implements PartitionEngine {
     if (ms === undefined) return;
     const sec = Math.floor(ms / 1000);
     if (sec <= this.nowSec) return;
+    // Pending facts land before windows close or are evicted, as if applied with their events.
+    this.flushEvents();
     this.setNow(sec);
     const s = this.store;
     while (this.timers.peekDeadline() <= sec) {
@@ -782,9 +829,14 @@ class Engine implements PartitionEngine {
   }
 
   private toPartial(c: Cell): IndicatorPartial {
+    const window = this.winRef(c.win);
+    const scope = this.scopeRef(c.scope);
+    // The key string is built once per cell and kept on it.
+    c.key ??= partialKey({ window, scope });
     return {
-      window: this.winRef(c.win),
-      scope: this.scopeRef(c.scope),
+      key: c.key,
+      window,
+      scope,
       measures: this.acc.measuresOf(c),
       sketch: c.sketch === null || c.sketch.isEmpty() ? null : c.sketch.clone(),
       closed: c.win.closed,
@@ -793,12 +845,14 @@ class Engine implements PartitionEngine {
   }
 
   partials(): IndicatorPartial[] {
+    this.flushEvents();
     const out: IndicatorPartial[] = [];
     for (const c of this.acc.allCells()) out.push(this.toPartial(c));
     return out;
   }
 
   drainChanges(): PartialChanges {
+    this.flushEvents();
     const { cells, evicted } = this.acc.drain();
     return {
       updated: cells.map((c) => this.toPartial(c)),
@@ -828,6 +882,7 @@ class Engine implements PartitionEngine {
   // ---- snapshot -------------------------------------------------------------------------------------
 
   snapshot(): Uint8Array {
+    this.flushEvents();
     return encodeSnapshot({
       nowSec: this.nowSec,
       lastSweepSec: this.lastSweepSec,
@@ -853,6 +908,7 @@ class Engine implements PartitionEngine {
     this.scopeRefs.length = 0;
     // Rebuild derived lookups: combo cache keys and the timer heap (deadlines follow from the state).
     this.comboByDims = new Map();
+    this.evDirty = [];
     this.timers.clear();
     const s = this.store;
     for (let idx = 0; idx < s.highWater; idx++) {

@@ -4,7 +4,7 @@
  */
 import { INDICATORS, type IndicatorDef, type Term, type ValueWindow } from './indicators.js';
 import { MEASURE_COUNT, measureIndex, type MeasureName } from './measures.js';
-import { mergePartials, type IndicatorPartial } from './partials.js';
+import { mergePartials, windowRef, type IndicatorPartial } from './partials.js';
 import type { ScopeRef } from './scopes.js';
 import { Sketch } from './sketch.js';
 
@@ -33,10 +33,10 @@ export interface IndicatorValue {
   open: boolean;
   /** A fact landed after the window was closed. */
   revised: boolean;
-  /** QĐ 766 indicators with points: points × min(1, ratio ÷ target); null when the ratio is null. */
-  points?: number | null;
-  maxPoints?: number;
-  target?: number;
+  /** QĐ 766 indicators with points: points × min(1, ratio ÷ target); null when the ratio is null; otherwise undefined. */
+  points: number | null | undefined;
+  maxPoints: number | undefined;
+  target: number | undefined;
 }
 
 export interface EvaluateOptions {
@@ -75,57 +75,64 @@ interface Input {
   now: Float64Array | undefined;
 }
 
-function scoreOf(def: IndicatorDef, ratio: number | null): Pick<IndicatorValue, 'points' | 'maxPoints' | 'target'> {
-  if ((def.kind !== 'ratio' && def.kind !== 'one_minus_rates') || def.qd766 === undefined) return {};
+/** One value object; always the same shape, so V8 keeps every IndicatorValue on one fast hidden class. */
+function value(def: IndicatorDef, x: Input, v: number | null, num: number | null, den: number | null, ev: number): IndicatorValue {
+  return { indicator: def.id, window: x.window, scope: x.scope, value: v, numerator: num, denominator: den, eventCount: ev, open: x.open, revised: x.revised, points: undefined, maxPoints: undefined, target: undefined };
+}
+
+function scored(def: IndicatorDef, out: IndicatorValue): IndicatorValue {
+  if ((def.kind !== 'ratio' && def.kind !== 'one_minus_rates') || def.qd766 === undefined) return out;
   const q = def.qd766;
-  if (q.points === undefined) return { target: q.target };
-  return { points: ratio === null ? null : q.points * Math.min(1, Math.max(0, ratio) / q.target), maxPoints: q.points, target: q.target };
+  out.target = q.target;
+  if (q.points !== undefined) {
+    out.points = out.value === null ? null : q.points * Math.min(1, Math.max(0, out.value) / q.target);
+    out.maxPoints = q.points;
+  }
+  return out;
 }
 
 function evalOne(def: IndicatorDef, x: Input, done: IndicatorValue[]): IndicatorValue {
   const m = x.measures;
-  const base = { indicator: def.id, window: x.window, scope: x.scope, open: x.open, revised: x.revised, eventCount: m[idx(def.events)] as number };
+  const ev = m[idx(def.events)] as number;
   switch (def.kind) {
     case 'count':
-      return { ...base, value: m[idx(def.measure)] as number, numerator: null, denominator: null };
     case 'gauge':
-      return { ...base, value: m[idx(def.measure)] as number, numerator: null, denominator: null };
+      return value(def, x, m[idx(def.measure)] as number, null, null, ev);
     case 'ratio': {
       const num = termSum(def.num, m, x.now, x.window.current);
       const den = termSum(def.den, m, x.now, x.window.current);
-      const value = den === 0 ? null : num / den;
-      return { ...base, value, numerator: num, denominator: den, ...scoreOf(def, value) };
+      return scored(def, value(def, x, den === 0 ? null : num / den, num, den, ev));
     }
     case 'quantile': {
       const n = m[idx(def.count)] as number;
       const q = n > 0 && x.sketch !== null ? x.sketch.quantile(def.q) : NaN;
-      return { ...base, value: Number.isNaN(q) ? null : q * def.scale, numerator: null, denominator: null };
+      return value(def, x, Number.isNaN(q) ? null : q * def.scale, null, null, ev);
     }
     case 'mean': {
       const n = m[idx(def.count)] as number;
-      return { ...base, value: n > 0 ? ((m[idx(def.sum)] as number) / n) * def.scale : null, numerator: null, denominator: null };
+      return value(def, x, n > 0 ? ((m[idx(def.sum)] as number) / n) * def.scale : null, null, null, ev);
     }
     case 'one_minus_rates': {
-      let value: number | null = 1;
+      let v: number | null = 1;
       for (const r of def.rates) {
         const den = m[idx(r.den)] as number;
         if (den === 0) {
-          if (r.required) value = null;
+          if (r.required) v = null;
           continue;
         }
-        if (value !== null) value -= (m[idx(r.num)] as number) / den;
+        if (v !== null) v -= (m[idx(r.num)] as number) / den;
       }
-      return { ...base, value, numerator: null, denominator: null, ...scoreOf(def, value) };
+      return scored(def, value(def, x, v, null, null, ev));
     }
     case 'qd766_score': {
       let earned = 0;
       let max = 0;
-      for (const v of done) {
-        if (v.points === undefined || v.points === null || v.maxPoints === undefined) continue;
-        earned += v.points;
-        max += v.maxPoints;
+      for (const d of done) {
+        if (d.points === undefined || d.points === null || d.maxPoints === undefined) continue;
+        earned += d.points;
+        max += d.maxPoints;
       }
-      return { ...base, value: max === 0 ? null : earned, numerator: earned, denominator: max };
+      return value(def, x, max === 0 ? null : earned, earned, max, ev);
     }
   }
 }
@@ -142,10 +149,43 @@ function evalAll(defs: readonly IndicatorDef[], kind: ValueWindow, x: Input, out
 
 const scopeKey = (s: ScopeRef): string => `${s.kind}:${s.code}`;
 
+interface Derived {
+  kind: 'quarter' | 'year';
+  index: number;
+  scope: ScopeRef;
+  measures: Float64Array;
+  sketch: Sketch | null;
+  allClosed: boolean;
+  revised: boolean;
+}
+
+/** Quarters and years as sums of their months (the engine accumulates months only). */
+function deriveFromMonths(months: IndicatorPartial[]): Derived[] {
+  const out = new Map<string, Derived>();
+  for (const p of months) {
+    const y = Math.floor(p.window.index / 12);
+    const q = y * 4 + Math.floor((p.window.index % 12) / 3);
+    for (const [kind, index] of [['quarter', q], ['year', y]] as const) {
+      const k = `${kind}:${index}|${scopeKey(p.scope)}`;
+      let d = out.get(k);
+      if (d === undefined) {
+        d = { kind, index, scope: p.scope, measures: new Float64Array(MEASURE_COUNT), sketch: null, allClosed: true, revised: false };
+        out.set(k, d);
+      }
+      for (let i = 0; i < MEASURE_COUNT; i++) d.measures[i]! += p.measures[i] as number;
+      if (p.sketch !== null) (d.sketch ??= new Sketch()).merge(p.sketch);
+      d.allClosed = d.allClosed && p.closed;
+      d.revised = d.revised || p.revised;
+    }
+  }
+  return [...out.values()];
+}
+
 /**
- * Every indicator value the partials support at `nowMs`: each calendar window present (day, month,
- * quarter, year), rolling_1h from the last 60 minute buckets, and the gauges (window `now`). Partials with
- * the same key are merged first, so raw per-partition partials may be passed.
+ * Every indicator value the partials support at `nowMs`: each calendar window present (day and month from
+ * the partials; quarter and year summed from the months), rolling_1h from the last 60 minute buckets, and
+ * the gauges (window `now`). Partials with the same key are merged first, so raw per-partition partials may
+ * be passed.
  */
 export function evaluate(partials: Iterable<IndicatorPartial>, options: EvaluateOptions): IndicatorValue[] {
   const defs = options.indicators ?? INDICATORS;
@@ -158,6 +198,7 @@ export function evaluate(partials: Iterable<IndicatorPartial>, options: Evaluate
   // rolling_1h: the minute buckets of [now − 59 min, now], summed per scope.
   const nowMinute = Math.floor(nowMs / 60_000);
   const rolling = new Map<string, { scope: ScopeRef; measures: Float64Array; sketch: Sketch | null }>();
+  const months: IndicatorPartial[] = [];
   for (const p of merged) {
     const kind = p.window.kind;
     if (kind === 'now') {
@@ -177,6 +218,8 @@ export function evaluate(partials: Iterable<IndicatorPartial>, options: Evaluate
       if (p.sketch !== null) (r.sketch ??= new Sketch()).merge(p.sketch);
       continue;
     }
+    if (kind === 'month') months.push(p);
+    if (kind === 'quarter' || kind === 'year') continue; // always derived from months
     const current = p.window.startMs <= nowMs && nowMs < p.window.endMs;
     const x: Input = {
       window: { kind, label: p.window.label, startMs: p.window.startMs, endMs: p.window.endMs, current },
@@ -188,6 +231,21 @@ export function evaluate(partials: Iterable<IndicatorPartial>, options: Evaluate
       now: nowByScope.get(scopeKey(p.scope)),
     };
     evalAll(defs, kind, x, out);
+  }
+  for (const d of deriveFromMonths(months)) {
+    const w = windowRef(d.kind, d.index);
+    const current = w.startMs <= nowMs && nowMs < w.endMs;
+    const x: Input = {
+      window: { kind: d.kind, label: w.label, startMs: w.startMs, endMs: w.endMs, current },
+      scope: d.scope,
+      measures: d.measures,
+      sketch: d.sketch,
+      // Closed once the period is over and every month that has data is closed.
+      open: !(d.allClosed && nowMs >= w.endMs),
+      revised: d.revised,
+      now: nowByScope.get(scopeKey(d.scope)),
+    };
+    evalAll(defs, d.kind, x, out);
   }
   const startMs = (nowMinute - 59) * 60_000;
   const endMs = (nowMinute + 1) * 60_000;

@@ -15,6 +15,7 @@ export {
   clonePartial,
   decodePartial,
   encodePartial,
+  makePartial,
   mergePartials,
   mergeTwo,
   partialKey,

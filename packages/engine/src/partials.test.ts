@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { EngineDecodeError } from './errors.js';
 import { MEASURE_COUNT } from './measures.js';
-import { decodePartial, encodePartial, mergePartials, partialKey, windowRef, type IndicatorPartial } from './partials.js';
+import { decodePartial, encodePartial, makePartial, mergePartials, partialKey, windowRef, type IndicatorPartial } from './partials.js';
 import { Sketch } from './sketch.js';
 import { canonical } from './testkit.js';
 
@@ -25,7 +25,7 @@ const partial: fc.Arbitrary<IndicatorPartial> = fc
       for (const v of r.sketch) sketch.add(v, 1);
     }
     const index = r.kind === 'now' ? 0 : r.kind === 'day' ? 20_100 + r.index : r.kind === 'month' ? 2025 * 12 + r.index : 29_000_000 + r.index;
-    return { window: windowRef(r.kind, index), scope: r.scope as IndicatorPartial['scope'], measures: Float64Array.from(r.measures), sketch, closed: r.closed, revised: r.revised };
+    return makePartial(windowRef(r.kind, index), r.scope as IndicatorPartial['scope'], Float64Array.from(r.measures), sketch, r.closed, r.revised);
   });
 
 const bag = fc.array(partial, { maxLength: 6 });
@@ -54,8 +54,8 @@ test('merge has the empty collection as identity and leaves its inputs untouched
 });
 
 test('merged flags: closed only when every contributor closed the window; revised when any did', () => {
-  const base = { window: windowRef('day', 20_100), scope: { kind: 'province' as const, code: 'H21' }, measures: new Float64Array(MEASURE_COUNT), sketch: null };
-  const [m] = mergePartials([{ ...base, closed: true, revised: false }], [{ ...base, closed: false, revised: true }]);
+  const p = (closed: boolean, revised: boolean) => makePartial(windowRef('day', 20_100), { kind: 'province', code: 'H21' }, new Float64Array(MEASURE_COUNT), null, closed, revised);
+  const [m] = mergePartials([p(true, false)], [p(false, true)]);
   assert.equal(m?.closed, false);
   assert.equal(m?.revised, true);
 });
@@ -64,7 +64,8 @@ test('partials round-trip through bytes', () => {
   fc.assert(
     fc.property(partial, (p) => {
       const back = decodePartial(encodePartial(p));
-      assert.equal(partialKey(back), partialKey(p));
+      assert.equal(back.key, p.key);
+      assert.equal(partialKey(back), p.key);
       assert.deepEqual(canonical([back]), canonical([p]));
       assert.deepEqual(back.window, p.window);
       assert.deepEqual(back.scope, p.scope);
@@ -74,7 +75,7 @@ test('partials round-trip through bytes', () => {
 });
 
 test('corrupt or foreign partial bytes are refused with IOC_ENGINE_DECODE', () => {
-  const p = encodePartial({ window: windowRef('month', 2025 * 12), scope: { kind: 'unit', code: 'H21.17' }, measures: new Float64Array(MEASURE_COUNT).fill(3), sketch: null, closed: false, revised: false });
+  const p = encodePartial(makePartial(windowRef('month', 2025 * 12), { kind: 'unit', code: 'H21.17' }, new Float64Array(MEASURE_COUNT).fill(3), null, false, false));
   const bad = (bytes: Uint8Array) => assert.throws(() => decodePartial(bytes), (e: unknown) => e instanceof EngineDecodeError && e.code === 'IOC_ENGINE_DECODE');
   bad(p.subarray(0, p.length - 3));
   bad(Uint8Array.from([0x50, 99, ...p.subarray(2)]));

@@ -24,6 +24,8 @@ export interface WindowRef {
 }
 
 export interface IndicatorPartial {
+  /** partialKey() of window and scope, computed once (merging is keyed on it). */
+  key: string;
   window: WindowRef;
   scope: ScopeRef;
   /** One value per measure, indexed as MEASURES. */
@@ -44,8 +46,13 @@ export function partialKey(p: { window: { kind: WindowKind; label: string }; sco
   return `${p.window.kind}:${p.window.label}|${p.scope.kind}:${p.scope.code}`;
 }
 
+/** Builds a partial, computing its key. */
+export function makePartial(window: WindowRef, scope: ScopeRef, measures: Float64Array, sketch: Sketch | null, closed: boolean, revised: boolean): IndicatorPartial {
+  return { key: partialKey({ window, scope }), window, scope, measures, sketch, closed, revised };
+}
+
 export function clonePartial(p: IndicatorPartial): IndicatorPartial {
-  return { window: p.window, scope: p.scope, measures: p.measures.slice(), sketch: p.sketch?.clone() ?? null, closed: p.closed, revised: p.revised };
+  return { key: p.key, window: p.window, scope: p.scope, measures: p.measures.slice(), sketch: p.sketch?.clone() ?? null, closed: p.closed, revised: p.revised };
 }
 
 /** a ⊕ b for partials of the same key (new object; inputs untouched). */
@@ -69,20 +76,30 @@ function mergeInto(target: IndicatorPartial, b: IndicatorPartial): void {
 
 /**
  * Merges any number of partial collections (e.g. one per partition) into one partial per key. Pure: the
- * inputs are not modified. Associative and commutative (exactly: measures and sketch bins are integers,
+ * inputs are not modified (a key with a single contribution returns that same object; treat partials as
+ * immutable values). Associative and commutative (exactly: measures and sketch bins are integers,
  * except processing-second sums, which are integers too).
  */
 export function mergePartials(...collections: Iterable<IndicatorPartial>[]): IndicatorPartial[] {
-  const byKey = new Map<string, IndicatorPartial>();
+  // A key seen once is passed through as is (partials are treated as immutable values); the copy is made
+  // only when a second contribution has to be added to it.
+  const byKey = new Map<string, { p: IndicatorPartial; owned: boolean }>();
   for (const coll of collections) {
     for (const p of coll) {
-      const k = partialKey(p);
-      const cur = byKey.get(k);
-      if (cur === undefined) byKey.set(k, clonePartial(p));
-      else mergeInto(cur, p);
+      const cur = byKey.get(p.key);
+      if (cur === undefined) byKey.set(p.key, { p, owned: false });
+      else {
+        if (!cur.owned) {
+          cur.p = clonePartial(cur.p);
+          cur.owned = true;
+        }
+        mergeInto(cur.p, p);
+      }
     }
   }
-  return [...byKey.values()];
+  const out: IndicatorPartial[] = [];
+  for (const v of byKey.values()) out.push(v.p);
+  return out;
 }
 
 const PARTIAL_MAGIC = 0x50; // 'P'
@@ -182,5 +199,5 @@ export function decodePartial(bytes: Uint8Array): IndicatorPartial {
   const sketch = readSketch(r);
   if (!r.done) throw new EngineDecodeError('trailing bytes after partial');
   const scope: ScopeRef = group === '' ? { kind: scopeKind, code } : { kind: scopeKind, code, group };
-  return { window: windowRef(kind, index), scope, measures, sketch, closed: (flags & 1) !== 0, revised: (flags & 2) !== 0 };
+  return makePartial(windowRef(kind, index), scope, measures, sketch, (flags & 1) !== 0, (flags & 2) !== 0);
 }
