@@ -73,23 +73,3 @@ export function parseValueKey(key: string): RemovedKey | undefined {
     scope: { kind: s.slice(0, sc) as ScopeKind, code: s.slice(sc + 1) },
   };
 }
-
-/** Same content, ignoring when it was computed. */
-export function sameValue(a: ViewValue, b: ViewValue): boolean {
-  return (
-    a.value === b.value &&
-    a.numerator === b.numerator &&
-    a.denominator === b.denominator &&
-    a.eventCount === b.eventCount &&
-    a.open === b.open &&
-    a.revised === b.revised &&
-    a.points === b.points &&
-    a.maxPoints === b.maxPoints &&
-    a.target === b.target &&
-    a.window.startMs === b.window.startMs &&
-    a.window.endMs === b.window.endMs &&
-    a.window.current === b.window.current &&
-    a.scope.group === b.scope.group &&
-    a.scope.name === b.scope.name
-  );
-}

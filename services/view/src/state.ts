@@ -91,9 +91,9 @@ export class ScopeSlot {
   }
 }
 
+/** An input partition's latest progress report, and where in the partials topic it was read. */
 export interface AppliedProgress extends PartitionProgress {
-  part: number;
-  offset: string;
+  record: { partition: number; offset: string };
 }
 
 export interface RecordLike {
@@ -154,7 +154,7 @@ export class PartialState {
       return 'invalid';
     }
     if (decoded.kind === 'progress') {
-      this.progress.set(decoded.inputPartition, { ...decoded.progress, part, offset: record.offset });
+      this.progress.set(decoded.inputPartition, { ...decoded.progress, record: { partition: part, offset: record.offset } });
       return 'progress';
     }
     const entry: Entry = { partial: decoded.kind === 'partial' ? decoded.partial : null, part, offset, appliedAtMs: nowMs };

@@ -7,9 +7,9 @@
  * (partials applied, minute): two instances at the same offsets and minute hold the same values, which
  * is what makes resume tokens portable.
  */
-import { INDICATORS, evaluate, windowRef, type IndicatorPartial, type ValueWindow, type WindowRef } from '@iocbus/engine';
+import { INDICATORS, evaluate, windowRef, type IndicatorPartial, type IndicatorValue, type ValueWindow, type WindowRef } from '@iocbus/engine';
 import type { Catalog } from '@iocbus/catalog';
-import { sameValue, valueKey, windowId, type ViewScope, type ViewValue } from './model.js';
+import { valueKey, windowId, type ViewScope, type ViewValue, type ViewWindow } from './model.js';
 import type { MergedKey, PartialState, ScopeSlot } from './state.js';
 
 /**
@@ -108,6 +108,20 @@ export function possibleKeys(item: Item): string[] {
   const scope = item.type === 'rolling' || item.type === 'period' ? item.slot.scope : item.mk.scope;
   const label = item.type === 'rolling' ? 'rolling_1h' : item.type === 'now' ? 'now' : item.type === 'period' ? item.window.label : item.mk.window.label;
   return INDICATORS.filter((d) => d.windows.includes(w)).map((d) => valueKey(d.id, w, label, scope.kind, scope.code));
+}
+
+function unchanged(a: ViewValue, b: IndicatorValue): boolean {
+  return (
+    a.value === b.value &&
+    a.numerator === b.numerator &&
+    a.denominator === b.denominator &&
+    a.eventCount === b.eventCount &&
+    a.open === b.open &&
+    a.revised === b.revised &&
+    a.points === b.points &&
+    a.maxPoints === b.maxPoints &&
+    a.target === b.target
+  );
 }
 
 export class ScopeNames {
@@ -220,17 +234,36 @@ export class ValueTable {
       if (set?.size === 0) this.itemsByScope.delete(sid);
       return;
     }
-    const next: ViewValue[] = [];
-    const seen = new Set<string>();
+    // Hot path (every changed item of every publish): one window object per item, keys from a shared
+    // suffix, a value object only for what changed, every value object of one shape.
     const decorated = this.options.names.decorate(scope);
-    for (const iv of fresh) {
-      const w = iv.window;
-      const key = valueKey(iv.indicator, w.kind, w.label, scope.kind, scope.code);
-      seen.add(key);
+    const fw = (fresh[0] as IndicatorValue).window;
+    const suffix = `|${fw.kind}:${fw.label}|${scope.kind}:${scope.code}`;
+    const first = old?.[0];
+    const gauge = fw.kind === 'now';
+    const startMs = gauge ? null : fw.startMs;
+    const endMs = gauge ? null : fw.endMs;
+    const window: ViewWindow =
+      first !== undefined && first.window.startMs === startMs && first.window.endMs === endMs && first.window.current === fw.current
+        ? first.window
+        : { kind: fw.kind, label: fw.label, startMs, endMs, current: fw.current };
+    const next: ViewValue[] = [];
+    let kept = 0;
+    for (let i = 0; i < fresh.length; i++) {
+      const iv = fresh[i] as IndicatorValue;
+      // evaluate lists an item's indicators in catalog order, so the previous value is usually at i.
+      let prev = old?.[i];
+      if (prev === undefined || prev.indicator !== iv.indicator) prev = this.byKey.get(iv.indicator + suffix);
+      if (prev !== undefined) kept++;
+      if (prev !== undefined && prev.window === window && prev.scope === decorated && unchanged(prev, iv)) {
+        next.push(prev);
+        continue;
+      }
+      const key = prev?.key ?? iv.indicator + suffix;
       const v: ViewValue = {
         key,
         indicator: iv.indicator,
-        window: { kind: w.kind, label: w.label, startMs: w.kind === 'now' ? null : w.startMs, endMs: w.kind === 'now' ? null : w.endMs, current: w.current },
+        window,
         scope: decorated,
         value: iv.value,
         numerator: iv.numerator,
@@ -238,21 +271,17 @@ export class ValueTable {
         eventCount: iv.eventCount,
         open: iv.open,
         revised: iv.revised,
-        ...(iv.points === undefined ? {} : { points: iv.points }),
-        ...(iv.maxPoints === undefined ? {} : { maxPoints: iv.maxPoints }),
-        ...(iv.target === undefined ? {} : { target: iv.target }),
+        points: iv.points,
+        maxPoints: iv.maxPoints,
+        target: iv.target,
         updatedAtMs: nowMs,
       };
-      const prev = this.byKey.get(key);
-      if (prev !== undefined && sameValue(prev, v)) {
-        next.push(prev);
-        continue;
-      }
       this.byKey.set(key, v);
       next.push(v);
       changed.push(key);
     }
-    if (old !== undefined) {
+    if (old !== undefined && kept < old.length) {
+      const seen = new Set(next.map((v) => v.key));
       for (const v of old) {
         if (seen.has(v.key)) continue;
         this.byKey.delete(v.key);
