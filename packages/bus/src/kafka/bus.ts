@@ -11,6 +11,7 @@ import { resolveOptions, type KafkaBusOptions } from './options.js';
 import { KafkaReader } from './reader.js';
 import { scanToEnd } from './scan.js';
 import { installFastRecordDecoder } from './record-decoder.js';
+import { installFastRecordEncoder } from './record-encoder.js';
 import { KafkaTail } from './tail.js';
 
 export interface KafkaBus extends Bus {
@@ -27,6 +28,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const settings = resolveOptions(options, silentLogger);
   const logger = settings.logger;
   if (!installFastRecordDecoder()) logger.warn({}, 'kafkajs record decoder already loaded; consuming without the faster one');
+  if (!installFastRecordEncoder()) logger.warn({}, 'kafkajs produce request already loaded; producing without the faster record encoder');
   const kafka = createKafkaClient(settings);
   const log = createKafkaEventLog(kafka, settings);
   const admin = createKafkaTopicAdmin(kafka, settings);
