@@ -32,10 +32,20 @@ interface Compose {
   services: Record<string, ComposeService>;
 }
 
-async function composeConfig(...extra: string[]): Promise<Compose> {
-  const r = await run('docker-compose', ['-f', deployPath('compose.yaml'), ...extra, 'config'], { cwd: deployPath() });
-  assert.equal(r.code, 0, r.stderr);
-  return parseYaml<Compose>(r.stdout);
+const rendered = new Map<string, Promise<Compose>>();
+
+/** The file as docker-compose resolves it (anchors, paths, interpolation); each variant rendered once. */
+function composeConfig(...extra: string[]): Promise<Compose> {
+  const key = extra.join(' ');
+  let out = rendered.get(key);
+  if (out === undefined) {
+    out = run('docker-compose', ['-f', deployPath('compose.yaml'), ...extra, 'config'], { cwd: deployPath() }).then((r) => {
+      assert.equal(r.code, 0, r.stderr);
+      return parseYaml<Compose>(r.stdout);
+    });
+    rendered.set(key, out);
+  }
+  return out;
 }
 
 const env = (s: ComposeService): Record<string, string> =>
