@@ -180,4 +180,40 @@ describe('Kafka group consumer', () => {
     if (holder === a) assert.ok(a.events.includes(`revoked ${abandoned!.key} revoked`), 'a kept it, so it was re-announced');
     await Promise.all([a.consumer.stop(), b.consumer.stop()]);
   });
+
+  test('a member whose session expired mid-batch finds its partitions lost, then rejoins', async () => {
+    const bus = openBus();
+    const topic = await topicWith(bus, 2);
+    const group = uniqueName('bus-lost');
+    await bus.log.append(topic, makeRecords(20, 'before'));
+    let expiredBatch: { staleAfterHeartbeat: boolean } | undefined;
+    const a = new Recorder(() => 'earliest', async (batch) => {
+      if (expiredBatch !== undefined) return;
+      // No heartbeat for longer than the 6 s session: the coordinator drops the member.
+      await work(8000);
+      await batch.heartbeat();
+      expiredBatch = { staleAfterHeartbeat: batch.isStale() };
+    });
+    await a.join(bus, group, [topic]);
+    const b = new Recorder(() => 'earliest');
+    await waitFor(() => a.events.some((e) => e.startsWith('batch')), { message: 'a inside its batch', timeoutMs: 30_000 });
+    await b.join(openBus(), group, [topic]);
+    await waitFor(() => expiredBatch !== undefined, { message: 'the expired batch to end', timeoutMs: 30_000 });
+    assert.equal(expiredBatch!.staleAfterHeartbeat, true, 'the heartbeat found the membership gone');
+    await waitFor(() => a.revoked.some((r) => r.reason === 'lost'), { message: 'a told its partitions were lost', timeoutMs: 30_000 });
+    await waitFor(() => a.owned().length === 1 && b.owned().length === 1, { message: 'a rejoined and the group split again', timeoutMs: 30_000 });
+    const lostAt = a.events.findIndex((e) => e.endsWith(' lost'));
+    assert.ok(a.events.slice(lostAt).some((e) => e.startsWith('assigned')), 'a was assigned afresh after the loss');
+
+    const before = new Set([...a.records, ...b.records].map((r) => r.headers.ce_id));
+    await bus.log.append(topic, makeRecords(40, 'after'));
+    await waitFor(() => [...a.records, ...b.records].filter((r) => r.key.startsWith('after')).length >= 40, {
+      message: 'records after the recovery',
+      timeoutMs: 30_000,
+    });
+    const after = [...a.records, ...b.records].filter((r) => r.key.startsWith('after')).map((r) => r.headers.ce_id);
+    assert.equal(new Set(after).size, 40, 'every later record delivered once');
+    assert.ok([...before].length >= 20, 'every earlier record was delivered to someone');
+    await Promise.all([a.consumer.stop(), b.consumer.stop()]);
+  });
 });
