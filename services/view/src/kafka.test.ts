@@ -156,11 +156,11 @@ test('main.ts: waits for the partials topic, serves once loaded, and SIGTERM end
   assert.deepEqual(snap.values.map((v) => v.value), [3]);
 
   const sse = readSse(listening.httpPort as number, '/v1/indicators:stream?indicator=received&scope=province');
-  await waitFor(() => sse.events.length > 0, { message: 'SSE snapshot' });
+  await waitFor(() => sse.events.length > 0, { message: 'SSE snapshot', timeoutMs: 30_000 });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
-  await waitFor(() => sse.ended, { message: 'the SSE stream ended with the process' });
+  await waitFor(() => sse.ended, { message: 'the SSE stream ended with the process', timeoutMs: 30_000 });
   assert.ok(lines.some((l) => l.msg === 'stopped'));
 });
 
