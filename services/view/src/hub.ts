@@ -78,7 +78,6 @@ export class Subscriber {
   rateTimer: NodeJS.Timeout | undefined;
   ageTimer: NodeJS.Timeout | undefined;
   waitTimer: NodeJS.Timeout | undefined;
-  pendingResume: ResumeToken | undefined;
   pendingResumeText = '';
   /** Messages handed to the sink (for tests and metrics). */
   written = 0;
@@ -279,7 +278,6 @@ export class Hub {
     }
     if (check.kind === 'ahead') {
       sub.phase = 'waiting';
-      sub.pendingResume = check.token;
       sub.pendingResumeText = text;
       this.waiting.add(sub);
       sub.waitTimer = setTimeout(() => {
