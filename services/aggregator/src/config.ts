@@ -28,7 +28,8 @@ export const aggregatorConfigSchema = z.object({
       heartbeatIntervalMs: int(100).default(3000),
       /** Longest a fetch waits on the broker: bounds idle latency. */
       maxWaitTimeMs: int(1).default(100),
-      maxBytesPerPartition: int(1024).default(4 * 1024 * 1024),
+      /** Fetch size per partition; kafkajs spends more CPU per record on larger responses (measured: 4 MiB costs ~2.5× 1 MiB). */
+      maxBytesPerPartition: int(1024).default(1024 * 1024),
       /** Replication factor for topics the aggregator creates; -1 = the broker's default. */
       replicationFactor: z.coerce.number().int().min(-1).default(-1),
     })

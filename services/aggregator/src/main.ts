@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
       maxWaitTimeMs: config.kafka.maxWaitTimeMs,
       maxBytesPerPartition: config.kafka.maxBytesPerPartition,
-      maxBytes: Math.max(config.kafka.maxBytesPerPartition * 4, 10 * 1024 * 1024),
+      maxBytes: Math.max(config.kafka.maxBytesPerPartition * 6, 10 * 1024 * 1024),
     },
   });
   const registry = createRegistry();
