@@ -12,47 +12,29 @@
  * Pure: no I/O. The clock is injected (`advance(nowMs)`); nothing here reads the wall clock by itself.
  */
 import type { Catalog } from '@iocbus/catalog';
-import { TYPE_PREFIX, toEpochMs, type DossierEvent } from '@iocbus/events';
+import type { DossierEvent } from '@iocbus/events';
 import { EngineConfigError } from './errors.js';
-import { fingerprint, hashCode } from './hash.js';
+import { fingerprint } from './hash.js';
 import { E_BASE, F_BASE, G_BASE, M, RAT_BASE, R_BASE } from './measures.js';
 import { partialKey, windowRef, type IndicatorPartial, type WindowRef } from './partials.js';
 import { endedOf, ended, feeMask, gauge, gaugeOf, receivedMask } from './rules.js';
 import { ComboTable, ScopeTable, type ScopeRef } from './scopes.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { DossierStore, END_NONE, F_EV_DIRTY, F_FEE_ANY, F_G_MASK, F_G_SHIFT, F_HAS_RECV, F_RARE, F_RATED, F_RATING, F_RATING_SHIFT } from './store.js';
 import {
-  DossierStore,
-  END_NONE,
-  END_RESOLVED,
-  END_RETURNED,
-  END_STOPPED,
-  END_WITHDRAWN,
-  F_BUSINESS,
-  F_CHANNEL,
-  F_DIGIT_ALL,
-  F_DIGIT_INTAKE,
-  F_ERESULT,
-  F_FEE_ANY,
-  F_FEE_NONZERO,
-  F_FEE_REQ,
-  F_G_MASK,
-  F_G_SHIFT,
-  F_HAS_COMP,
-  F_HAS_RECV,
-  F_PAID_ONLINE,
-  F_PAPER,
-  F_PERSONAL,
-  F_POPDB,
-  F_RATED,
-  F_RATING,
-  F_RATING_SHIFT,
-  F_RARE,
-  F_EV_DIRTY,
-  F_REUSED,
-  F_SYNCED,
-  F_VNEID_RECV,
-  F_VNEID_SUB,
-} from './store.js';
+  CHANNEL_NAMES,
+  Lifecycle,
+  T_RECEIVED,
+  T_RESOLVED,
+  T_RETURNED,
+  T_STOPPED,
+  T_SUPP_RECV,
+  T_SUPP_REQ,
+  T_WITHDRAWN,
+  toSec,
+  typeCode,
+  type LifecycleHost,
+} from './lifecycle.js';
 import { kindName } from './time.js';
 import { TimerHeap } from './timers.js';
 import { Accumulator, type Cell, type WindowInst } from './windows.js';
@@ -135,85 +117,9 @@ export interface PartitionEngine {
   stats(): EngineStats;
 }
 
-// Event type → small integer for the dispatch switch.
-const T_SUBMITTED = 0;
-const T_RECEIVED = 1;
-const T_INTAKE_REJECTED = 2;
-const T_DIGITIZED = 3;
-const T_TRANSFERRED = 4;
-const T_SUPP_REQ = 5;
-const T_SUPP_RECV = 6;
-const T_FEE_REQ = 7;
-const T_FEE_PAID = 8;
-const T_EXTENDED = 9;
-const T_WITHDRAWN = 10;
-const T_STOPPED = 11;
-const T_RESOLVED = 12;
-const T_RESULT_ISSUED = 13;
-const T_RETURNED = 14;
-const T_RATED = 15;
-const T_SYNCED = 16;
-const TYPE_NAMES = [
-  'submitted',
-  'received',
-  'intake_rejected',
-  'digitized',
-  'transferred',
-  'supplement_requested',
-  'supplement_received',
-  'fee_requested',
-  'fee_paid',
-  'deadline_extended',
-  'withdrawn',
-  'stopped',
-  'resolved',
-  'result_issued',
-  'result_returned',
-  'rated',
-  'synced_national',
-].map((n) => `${TYPE_PREFIX}${n}`);
-
-/**
- * Type string → code without hashing the (fresh, 25-40 character) string: a table keyed by its length and
- * the first character after the prefix, then one comparison to confirm. Where two types share the key the
- * slot holds -2 and a Map decides.
- */
-const P = TYPE_PREFIX.length;
-const TYPE_TABLE = new Int8Array(64 * 128).fill(-1);
-const TYPE_CODE = new Map<string, number>(TYPE_NAMES.map((t, i) => [t, i]));
-for (const [i, t] of TYPE_NAMES.entries()) {
-  const k = t.length * 128 + t.charCodeAt(P);
-  TYPE_TABLE[k] = TYPE_TABLE[k] === -1 ? i : -2;
-}
-
-function typeCode(type: string): number {
-  const k = type.length * 128 + type.charCodeAt(P);
-  const c = k < TYPE_TABLE.length ? (TYPE_TABLE[k] as number) : -1;
-  if (c >= 0) return type === TYPE_NAMES[c] ? c : -1;
-  return c === -2 ? (TYPE_CODE.get(type) ?? -1) : -1;
-}
-
 // Events after which the overdue deadline may have moved.
 const MOVES_DEADLINE = new Uint8Array(17);
 for (const t of [T_RECEIVED, T_SUPP_REQ, T_SUPP_RECV, T_WITHDRAWN, T_STOPPED, T_RESOLVED, T_RETURNED]) MOVES_DEADLINE[t] = 1;
-
-const CHANNEL_CODE: Record<string, number> = { direct: 1, online: 2, postal: 3 };
-const CHANNEL_NAMES = ['', 'direct', 'online', 'postal'] as const;
-const RATING_CODE: Record<string, number> = { satisfied: 0, neutral: 1, dissatisfied: 2 };
-
-const MAX_SEC = 0xffff_ffff;
-
-/** Epoch seconds of an RFC 3339 string; 0 ("absent") for anything unusable, so state stays in Uint32. */
-function toSec(s: string): number {
-  const ms = toEpochMs(s);
-  return ms >= 1000 && ms < MAX_SEC * 1000 ? Math.floor(ms / 1000) : 0;
-}
-
-function insertSorted(list: number[], v: number): void {
-  let i = list.length;
-  while (i > 0 && (list[i - 1] as number) > v) i--;
-  list.splice(i, 0, v);
-}
 
 /** A dossier's contributions, captured before and after each state change. */
 class Signature {
@@ -236,8 +142,8 @@ export function createPartitionEngine(options: PartitionEngineOptions): Partitio
   return new Engine(options);
 }
 
-class Engine implements PartitionEngine {
-  private readonly catalog: Catalog;
+class Engine implements PartitionEngine, LifecycleHost {
+  readonly catalog: Catalog;
   private readonly clock: (() => number) | undefined;
   private readonly lateSec: number;
   private readonly retentionSec: [number, number, number, number, number];
@@ -247,6 +153,7 @@ class Engine implements PartitionEngine {
   private readonly initialCapacity: number;
 
   private store: DossierStore;
+  private readonly lifecycle: Lifecycle;
   private scopes: ScopeTable;
   private combos: ComboTable;
   private comboByDims = new Map<string, number>();
@@ -257,8 +164,6 @@ class Engine implements PartitionEngine {
   private applied = 0;
   private duplicates = 0;
   private dossiersEvicted = 0;
-  /** Fingerprint of the event being applied. */
-  private eventFp = 0;
   /** Dossiers whose event count is ahead of what the cells account for. */
   private evDirty: number[] = [];
 
@@ -285,6 +190,7 @@ class Engine implements PartitionEngine {
     this.sweepSec = Math.ceil((o.sweepIntervalMs ?? HOUR_MS) / 1000);
     this.initialCapacity = o.initialCapacity ?? 1024;
     this.store = new DossierStore(this.initialCapacity);
+    this.lifecycle = new Lifecycle(this.store, this);
     this.scopes = new ScopeTable(o.catalog.province.code);
     this.combos = new ComboTable();
     this.acc = new Accumulator({ allowedLatenessSec: this.lateSec, retentionSec: this.retentionSec }, this.combos);
@@ -303,8 +209,12 @@ class Engine implements PartitionEngine {
 
   // ---- scopes ---------------------------------------------------------------------------------------
 
+  countIntakeRejected(tSec: number, combo: number): void {
+    this.acc.applyValue(this.acc.resolve(tSec, combo), M.intakeRejected, 1);
+  }
+
   /** Combo of (unit, procedure, sector, channel); sector from the event, else the procedure catalog. */
-  private comboFor(unit: string, procedure: string, sector: string | undefined, channel: number): number {
+  comboFor(unit: string, procedure: string, sector: string | undefined, channel: number): number {
     const key = `${unit}\u0000${procedure}\u0000${sector ?? ''}\u0000${channel}`;
     let c = this.comboByDims.get(key);
     if (c === undefined) {
@@ -326,7 +236,6 @@ class Engine implements PartitionEngine {
     const s = this.store;
     const idx = s.slot(ev.subject);
     const fp = fingerprint(ev.source, ev.id);
-    this.eventFp = fp;
     const head = s.fpHead[idx] as number;
     if (s.fps.has(head, fp)) {
       this.duplicates++;
@@ -350,7 +259,7 @@ class Engine implements PartitionEngine {
       const t = toSec(ev.data.occurredAt);
       if (t > (s.lastAt[idx] as number)) s.lastAt[idx] = t;
     }
-    const extAt = this.mutate(idx, type, ev);
+    const extAt = this.lifecycle.mutate(idx, type, ev, fp);
     const A = this.after;
     this.capture(idx, A);
     this.applyDiff(idx, B, A);
@@ -361,222 +270,6 @@ class Engine implements PartitionEngine {
     // Only a received, supplement or end event can change a gauge (the clock stands still during apply).
     if (MOVES_DEADLINE[type] === 1 || B.combo !== A.combo) this.updateGauge(idx, B.combo, A.combo, true);
     return true;
-  }
-
-  /** Changes the dossier's state for one event. Returns the time of a new extension fact, else 0. */
-  private mutate(idx: number, type: number, ev: DossierEvent): number {
-    const s = this.store;
-    switch (type) {
-      case T_SUBMITTED: {
-        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.submitted' }>).data;
-        if (d.vneidAuthenticated === true) s.flags[idx] = (s.flags[idx] as number) | F_VNEID_SUB;
-        return 0;
-      }
-      case T_RECEIVED:
-        this.received(idx, ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.received' }>);
-        return 0;
-      case T_INTAKE_REJECTED: {
-        // Counted with the event's own unit/procedure: an intake-rejected dossier has no `received`.
-        const d = ev.data;
-        const t = toSec(d.occurredAt);
-        const k = this.acc.resolve(t, this.comboFor(d.unitCode, d.procedureCode, d.sectorCode, 0));
-        this.acc.applyValue(k, M.intakeRejected, 1);
-        return 0;
-      }
-      case T_DIGITIZED: {
-        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.digitized' }>).data;
-        const r = s.getRare(idx);
-        const digit = (r.digit ??= []);
-        for (const c of d.componentCodes) {
-          const h = hashCode(c);
-          if (!digit.includes(h)) digit.push(h);
-        }
-        this.refreshDigitAll(idx);
-        return 0;
-      }
-      case T_TRANSFERRED:
-        // Transfers do not move a dossier's scopes (SPEC §2).
-        return 0;
-      case T_SUPP_REQ:
-        this.supplement(idx, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.supplement_requested' }>).data.requestedAt), true);
-        return 0;
-      case T_SUPP_RECV:
-        // newDueAt is the agency's own recomputation; SPEC §2 measures against dueAt minus paused time.
-        this.supplement(idx, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.supplement_received' }>).data.suppliedAt), false);
-        return 0;
-      case T_FEE_REQ: {
-        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.fee_requested' }>).data;
-        const t = toSec(d.occurredAt);
-        let f = s.flags[idx] as number;
-        // The fee window is the (earliest) request's time; a payment seen first only holds the place.
-        s.feeAt[idx] = (f & F_FEE_REQ) !== 0 ? Math.min(s.feeAt[idx] as number, t) : t;
-        f |= F_FEE_REQ | F_FEE_ANY;
-        if (d.amount > 0) f |= F_FEE_NONZERO;
-        s.flags[idx] = f;
-        return 0;
-      }
-      case T_FEE_PAID: {
-        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.fee_paid' }>).data;
-        let f = s.flags[idx] as number;
-        if ((f & F_FEE_REQ) === 0) {
-          const t = toSec(d.paidAt);
-          s.feeAt[idx] = (f & F_FEE_ANY) !== 0 ? Math.min(s.feeAt[idx] as number, t) : t;
-        }
-        f |= F_FEE_ANY;
-        if (d.method !== 'offline') f |= F_PAID_ONLINE;
-        if (d.amount > 0) f |= F_FEE_NONZERO;
-        s.flags[idx] = f;
-        return 0;
-      }
-      case T_EXTENDED: {
-        const t = toSec(ev.data.occurredAt);
-        (s.getRare(idx).exts ??= []).push(t);
-        return t;
-      }
-      case T_WITHDRAWN: {
-        const t = toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.withdrawn' }>).data.withdrawnAt);
-        const r = s.getRare(idx);
-        if (r.withdrawnAt === undefined || t < r.withdrawnAt) r.withdrawnAt = t;
-        this.endCandidate(idx, END_WITHDRAWN, t);
-        return 0;
-      }
-      case T_STOPPED: {
-        const t = toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.stopped' }>).data.stoppedAt);
-        const r = s.getRare(idx);
-        if (r.stoppedAt === undefined || t < r.stoppedAt) r.stoppedAt = t;
-        this.endCandidate(idx, END_STOPPED, t);
-        return 0;
-      }
-      case T_RESOLVED:
-        this.endCandidate(idx, END_RESOLVED, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.resolved' }>).data.resolvedAt));
-        return 0;
-      case T_RESULT_ISSUED:
-        if ((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.result_issued' }>).data.electronic) s.flags[idx] = (s.flags[idx] as number) | F_ERESULT;
-        return 0;
-      case T_RETURNED:
-        this.endCandidate(idx, END_RETURNED, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.result_returned' }>).data.returnedAt));
-        return 0;
-      case T_RATED: {
-        const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.rated' }>).data;
-        const t = toSec(d.occurredAt);
-        const code = RATING_CODE[d.rating] ?? 0;
-        const f = s.flags[idx] as number;
-        const cur = (f & F_RATING) >>> F_RATING_SHIFT;
-        const at = s.rateAt[idx] as number;
-        // The latest rating counts; on a tie of times the less favourable one, so the order never matters.
-        if ((f & F_RATED) === 0 || t > at || (t === at && code > cur)) {
-          s.rateAt[idx] = t;
-          s.flags[idx] = (f & ~F_RATING) | F_RATED | (code << F_RATING_SHIFT);
-        }
-        return 0;
-      }
-      case T_SYNCED:
-        s.flags[idx] = (s.flags[idx] as number) | F_SYNCED;
-        return 0;
-      default:
-        return 0;
-    }
-  }
-
-  private received(idx: number, ev: Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.received' }>): void {
-    const s = this.store;
-    const d = ev.data;
-    const t = toSec(d.receivedAt);
-    const fp = this.eventFp;
-    let f = s.flags[idx] as number;
-    // Several distinct `received` for one dossier: the earliest wins (fingerprint breaks ties), so the
-    // choice does not depend on arrival order.
-    if ((f & F_HAS_RECV) !== 0) {
-      const cur = s.recvAt[idx] as number;
-      if (t > cur || (t === cur && fp >= (s.recvFp[idx] as number))) return;
-    }
-    s.recvAt[idx] = t;
-    s.recvFp[idx] = fp;
-    s.dueAt[idx] = toSec(d.dueAt);
-    const channel = CHANNEL_CODE[d.channel] ?? 0;
-    s.combo[idx] = this.comboFor(d.unitCode, d.procedureCode, d.sectorCode, channel);
-    f &= ~(F_CHANNEL | F_BUSINESS | F_PAPER | F_VNEID_RECV | F_POPDB | F_REUSED | F_PERSONAL | F_HAS_COMP | F_DIGIT_INTAKE);
-    f |= F_HAS_RECV | channel;
-    if (d.applicantType === 'business') f |= F_BUSINESS;
-    const paper = d.paperResultRequired ?? this.catalog.procedure(d.procedureCode)?.paperResultRequired ?? false;
-    if (paper) f |= F_PAPER;
-    if (d.vneidAuthenticated === true) f |= F_VNEID_RECV;
-    if (d.populationDbUsed === true) f |= F_POPDB;
-    let undigit: number[] | undefined;
-    const comps = d.components;
-    if (comps !== undefined && comps.length > 0) {
-      f |= F_HAS_COMP;
-      let all = true;
-      for (const c of comps) {
-        if (c.reused === true) f |= F_REUSED;
-        if (c.fromPersonalStore === true) f |= F_PERSONAL;
-        if (!c.digitized) {
-          all = false;
-          (undigit ??= []).push(hashCode(c.code));
-        }
-      }
-      if (all) f |= F_DIGIT_INTAKE;
-    }
-    s.flags[idx] = f;
-    if (undigit !== undefined) s.getRare(idx).undigit = undigit;
-    else {
-      const r = s.rare.get(idx);
-      if (r !== undefined) delete r.undigit;
-    }
-    this.refreshDigitAll(idx);
-  }
-
-  /** F_DIGIT_ALL ⇔ every component not digitized at intake was named by a later `digitized` event. */
-  private refreshDigitAll(idx: number): void {
-    const s = this.store;
-    let f = s.flags[idx] as number;
-    let all = (f & F_HAS_COMP) !== 0;
-    if (all) {
-      const r = s.rare.get(idx);
-      const undigit = r?.undigit;
-      if (undigit !== undefined) {
-        const digit = r?.digit;
-        for (const h of undigit) {
-          if (digit === undefined || !digit.includes(h)) {
-            all = false;
-            break;
-          }
-        }
-      }
-    }
-    f = all ? f | F_DIGIT_ALL : f & ~F_DIGIT_ALL;
-    s.flags[idx] = f;
-  }
-
-  private supplement(idx: number, t: number, request: boolean): void {
-    const s = this.store;
-    const countArr = request ? s.reqN : s.supN;
-    const firstArr = request ? s.req1 : s.sup1;
-    const n = countArr[idx] as number;
-    if (n >= 255) return;
-    if (n >= 1) {
-      const r = s.getRare(idx);
-      let list = request ? r.reqs : r.sups;
-      if (list === undefined) {
-        list = [firstArr[idx] as number];
-        if (request) r.reqs = list;
-        else r.sups = list;
-      }
-      insertSorted(list, t);
-      if (t < (firstArr[idx] as number)) firstArr[idx] = t;
-    } else {
-      firstArr[idx] = t;
-    }
-    countArr[idx] = n + 1;
-  }
-
-  private endCandidate(idx: number, kind: number, t: number): void {
-    const s = this.store;
-    const cur = s.endKind[idx] as number;
-    if (cur === END_NONE || kind < cur || (kind === cur && t < (s.endAt[idx] as number))) {
-      s.endKind[idx] = kind;
-      s.endAt[idx] = t;
-    }
   }
 
   // ---- signatures and their differences -------------------------------------------------------------
@@ -898,6 +591,7 @@ class Engine implements PartitionEngine {
     const timing = { allowedLatenessSec: this.lateSec, retentionSec: this.retentionSec };
     const st = decodeSnapshot(bytes, this.catalog.province.code, timing);
     this.store = st.store;
+    this.lifecycle.store = st.store;
     this.scopes = st.scopes;
     this.combos = st.combos;
     this.acc = st.acc;
