@@ -30,7 +30,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   if (!installFastRecordDecoder()) logger.warn({}, 'kafkajs record decoder already loaded; consuming without the faster one');
   if (!installFastRecordEncoder()) logger.warn({}, 'kafkajs produce request already loaded; producing without the faster record encoder');
   const kafka = createKafkaClient(settings);
-  const log = createKafkaEventLog(kafka, settings);
+  const log = createKafkaEventLog(kafka, settings, logger);
   const admin = createKafkaTopicAdmin(kafka, settings);
   const reader = new KafkaReader(kafka, settings);
   const consumers = new Set<KafkaGroupConsumer>();

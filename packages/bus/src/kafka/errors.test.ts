@@ -44,6 +44,8 @@ test('Kafka error codes that say what the caller did wrong are not retriable', (
   assert.deepEqual(code(createErrorFromCode(29)), [BusErrorCode.NotAuthorized, false]); // TOPIC_AUTHORIZATION_FAILED
   assert.deepEqual(code(createErrorFromCode(27)), [BusErrorCode.CommitRejected, false]); // REBALANCE_IN_PROGRESS
   assert.deepEqual(code(new KafkaJSAggregateError('create', [createErrorFromCode(37)])), [BusErrorCode.InvalidRequest, false]); // INVALID_PARTITIONS
+  // OUT_OF_ORDER_SEQUENCE_NUMBER: the event log starts a new producer, so retrying the append helps.
+  assert.deepEqual(code(createErrorFromCode(45)), [BusErrorCode.Failed, true]);
 });
 
 test('anything else keeps the client\'s verdict and names the operation', () => {

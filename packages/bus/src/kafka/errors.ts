@@ -30,6 +30,10 @@ const BY_TYPE: Record<string, BusErrorCode> = {
   FENCED_INSTANCE_ID: BusErrorCode.CommitRejected,
 };
 
+// The producer's sequence state went wrong; the event log replaces the producer after any failed
+// send, so the same append, retried, starts clean.
+const PRODUCER_STATE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
+
 // Failures of reaching the cluster at all: retrying later is the right answer.
 const UNREACHABLE = new Set([
   'KafkaJSConnectionError',
@@ -66,6 +70,9 @@ export function mapKafkaError(err: unknown, what: string): BusError {
   const byType = root.type !== undefined ? BY_TYPE[root.type] : undefined;
   const details = { kafkaError: root.type ?? root.name };
   if (byType !== undefined) return new BusError(byType, `${what}: ${detail}`, { cause: err, details });
+  if (root.type !== undefined && PRODUCER_STATE.has(root.type)) {
+    return new BusError(BusErrorCode.Failed, `${what}: ${detail}`, { cause: err, details, retriable: true });
+  }
   if (root.name === 'KafkaJSSASLAuthenticationError') {
     return new BusError(BusErrorCode.NotAuthorized, `${what}: ${detail}`, { cause: err, details });
   }
