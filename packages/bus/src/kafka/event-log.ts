@@ -69,7 +69,8 @@ export function createKafkaEventLog(kafka: Kafka, options: ResolvedOptions, logg
       const now = Date.now();
       const messages: Message[] = records.map((r) => ({
         key: r.key,
-        value: r.value,
+        // An empty value goes out as a tombstone (Kafka null), so compaction can drop the key for good.
+        value: r.value.length === 0 ? null : r.value,
         headers: r.headers,
         timestamp: String(r.timestamp ?? now),
       }));
