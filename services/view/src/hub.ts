@@ -207,6 +207,7 @@ export class Hub {
   private nextId = 1;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  private writes = 0;
 
   constructor(readonly options: HubOptions) {
     this.core = options.core;
@@ -294,8 +295,9 @@ export class Hub {
     this.pump(sub);
   }
 
-  /** After core.publish(): bring every subscriber that can be written to up to the head. */
-  published(): void {
+  /** After core.publish(): bring every subscriber that can be written to up to the head. Returns the messages written. */
+  published(): number {
+    const before = this.writes;
     for (const sub of [...this.waiting]) {
       const check = this.core.checkToken(sub.pendingResumeText, sub.group.filter);
       if (check.kind === 'ahead') continue;
@@ -304,6 +306,7 @@ export class Hub {
       this.resume(sub, sub.pendingResumeText);
     }
     for (const group of this.groups.values()) for (const sub of group.subscribers) this.pump(sub);
+    return this.writes - before;
   }
 
   private pump(sub: Subscriber): void {
@@ -339,6 +342,7 @@ export class Hub {
   }
 
   private write(sub: Subscriber, message: OutMessage): boolean {
+    this.writes++;
     sub.lastToken = message.token;
     sub.lastWriteAtMs = this.options.now();
     sub.written++;
