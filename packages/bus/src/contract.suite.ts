@@ -77,13 +77,33 @@ export class Recorder {
     };
   }
 
+  failure: Error | undefined;
+
   async join(bus: Bus, groupId: string, topics: string[]): Promise<GroupConsumer> {
     this.consumer = await bus.source.joinGroup(this.options(groupId, topics));
+    void this.consumer.closed.then((err) => {
+      this.failure = err;
+    });
     return this.consumer;
+  }
+
+  /** For failure messages: what this member was told, and whether it stopped. */
+  trace(): string {
+    return `events ${JSON.stringify(this.events.slice(-20))}, failure ${this.failure === undefined ? 'none' : this.failure.message}`;
   }
 
   owned(): string[] {
     return this.consumer.assignment().map(keyOf).sort();
+  }
+}
+
+/** waitFor, failing with what the members saw, so a flake explains itself. */
+async function settle(check: () => boolean, message: string, timeoutMs: number, ...members: Recorder[]): Promise<void> {
+  try {
+    await waitFor(check, { message, timeoutMs });
+  } catch (err) {
+    const traces = members.map((m, i) => `member ${i}: ${m.trace()}`).join('; ');
+    throw new Error(`${(err as Error).message}; ${traces}`, { cause: err });
   }
 }
 
@@ -299,19 +319,25 @@ export function runContract(target: ContractTarget): void {
       const a = new Recorder();
       const b = new Recorder();
       await a.join(bus, group, [topic]);
-      await waitFor(() => a.owned().length === 4, { message: 'a owns all 4', timeoutMs: target.settleMs });
+      await settle(() => a.owned().length === 4, 'a owns all 4', target.settleMs, a);
       await b.join(other, group, [topic]);
-      await waitFor(() => a.owned().length > 0 && b.owned().length > 0 && a.owned().length + b.owned().length === 4, { message: 'a and b split the partitions', timeoutMs: target.settleMs });
+      await settle(
+        () => a.owned().length > 0 && b.owned().length > 0 && a.owned().length + b.owned().length === 4,
+        'a and b split the partitions',
+        target.settleMs,
+        a,
+        b,
+      );
       assert.deepEqual([...a.owned(), ...b.owned()].sort(), [0, 1, 2, 3].map((p) => keyOf({ topic, partition: p })).sort());
       assert.ok(a.revoked.some((r) => r.reason === 'revoked'), 'a was told which partitions left it');
 
       await bus.log.append(topic, makeRecords(80));
-      await waitFor(() => a.records.length + b.records.length === 80, { message: '80 records between them', timeoutMs: target.settleMs });
+      await settle(() => a.records.length + b.records.length === 80, '80 records between them', target.settleMs, a, b);
       assert.ok(a.records.length > 0 && b.records.length > 0, 'both members consumed');
       assert.deepEqual(ids([...a.records, ...b.records]), ids(await bus.source.readToEnd(topic)));
 
       await b.consumer.stop();
-      await waitFor(() => a.owned().length === 4, { message: 'a owns all 4 again', timeoutMs: target.settleMs });
+      await settle(() => a.owned().length === 4, 'a owns all 4 again', target.settleMs, a, b);
       await a.consumer.stop();
     });
 

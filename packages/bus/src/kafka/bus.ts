@@ -50,7 +50,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const source: PartitionedSource = {
     async joinGroup(groupOptions): Promise<GroupConsumer> {
       if (closed) throw closedError('Kafka source');
-      const consumer = new KafkaGroupConsumer(kafka, adminAccess, groupOptions, settings, logger);
+      const consumer = new KafkaGroupConsumer(kafka, adminAccess, reader, groupOptions, settings, logger);
       await consumer.start();
       consumers.add(consumer);
       void consumer.closed.then(() => consumers.delete(consumer));

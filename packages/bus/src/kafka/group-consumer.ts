@@ -14,7 +14,9 @@ import type {
 import { deferred, keyOf, parseOffset, SerialQueue } from '../util.js';
 import { mapKafkaError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
+import type { KafkaReader } from './reader.js';
 import { toConsumed } from './records.js';
+import { retrying } from './retry.js';
 
 const REBALANCE_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
@@ -45,8 +47,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
   constructor(
     kafka: Kafka,
     private readonly admin: { client: Admin; ready(): Promise<void> },
+    private readonly reader: KafkaReader,
     private readonly options: GroupConsumerOptions,
-    settings: ResolvedOptions,
+    private readonly settings: ResolvedOptions,
     private readonly log: BusLogger,
   ) {
     this.closed = this.closedSignal.promise;
@@ -207,29 +210,38 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   private async describe(partitions: readonly TopicPartition[]): Promise<AssignedPartition[]> {
-    await this.admin.ready();
     const out: AssignedPartition[] = [];
     for (const [topic, ps] of groupByTopic(partitions)) {
-      try {
-        const [committed, watermarks] = await Promise.all([
-          this.admin.client.fetchOffsets({ groupId: this.groupId, topics: [topic] }),
-          this.admin.client.fetchTopicOffsets(topic),
-        ]);
-        const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, p.offset]));
-        const marksOf = new Map(watermarks.map((w) => [w.partition, w]));
-        for (const partition of ps) {
-          const c = committedOf.get(partition);
-          const marks = marksOf.get(partition);
-          out.push({
-            topic,
-            partition,
-            committedOffset: c === undefined || BigInt(c) < 0n ? null : c,
-            lowWatermark: marks?.low ?? '0',
-            highWatermark: marks?.high ?? '0',
-          });
-        }
-      } catch (err) {
-        throw mapKafkaError(err, `offsets of ${topic} for group ${this.groupId}`);
+      // Both retried: right after a topic is created, its partitions may still lack a leader.
+      const what = `offsets of ${topic} for group ${this.groupId}`;
+      const [committed, bounds] = await Promise.all([
+        retrying(
+          what,
+          async () => {
+            await this.admin.ready();
+            return this.admin.client.fetchOffsets({ groupId: this.groupId, topics: [topic] });
+          },
+          this.settings.retry,
+          async () => {},
+          () => this.stopping,
+        ),
+        this.reader.withRetries(what, async () => {
+          await this.reader.prepare(topic);
+          return this.reader.bounds(topic, ps);
+        }),
+      ]);
+      const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, p.offset]));
+      const boundsOf = new Map(bounds.map((b) => [b.partition, b]));
+      for (const partition of ps) {
+        const c = committedOf.get(partition);
+        const b = boundsOf.get(partition)!;
+        out.push({
+          topic,
+          partition,
+          committedOffset: c === undefined || BigInt(c) < 0n ? null : c,
+          lowWatermark: b.low,
+          highWatermark: b.high,
+        });
       }
     }
     return out;

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { BusError, BusErrorCode, closedError } from '../errors.js';
 import type { ConsumedRecord, PartitionOffsets } from '../ports.js';
@@ -6,6 +5,7 @@ import { Connection } from './connection.js';
 import { mapKafkaError } from './errors.js';
 import { Batch, createCluster, READ_COMMITTED, type InternalCluster } from './internals.js';
 import type { ResolvedOptions } from './options.js';
+import { retrying } from './retry.js';
 import { toConsumed } from './records.js';
 
 export interface Fetched {
@@ -93,18 +93,9 @@ export class KafkaReader {
     return Object.entries(this.cluster.findLeaderForPartitions(topic, partitions)).map(([nodeId, ps]) => [Number(nodeId), ps]);
   }
 
-  /** Runs `fn`, refreshing metadata and retrying on retriable failures, `retries` times at most. */
-  async withRetries<T>(what: string, fn: () => Promise<T>, retries = this.options.retry.retries): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const mapped = mapKafkaError(err, what);
-        if (!mapped.retriable || attempt >= retries || this.connection.closed) throw mapped;
-        await this.recover(err);
-        await sleep(Math.min(this.options.retry.initialRetryTimeMs * 2 ** attempt, this.options.retry.maxRetryTimeMs));
-      }
-    }
+  /** Runs `fn`, reloading metadata and retrying after retriable failures, `retries` times at most. */
+  withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retrying(what, fn, this.options.retry, (err) => this.recover(err), () => this.connection.closed);
   }
 
   /** After a failed fetch: forget a dead connection, reload leaders. */
