@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { configInputFromEnv as envInput } from '@iocbus/config';
 import { z } from 'zod';
 import { isValidKeyId, parseKeyHash, type ApiKeyEntry } from './api-keys.js';
 
@@ -143,64 +144,8 @@ function path(segments: readonly PropertyKey[]): string {
  * case-insensitive, e.g. IOCBUS_GATEWAY__HTTP__PORT=8080), plus the shared `KAFKA_BROKERS` (comma separated)
  * and `IOCBUS_GATEWAY_CONFIG`, a JSON file read first.
  */
-export function configInputFromEnv(
-  env: NodeJS.ProcessEnv,
-  readFile: (file: string) => string,
-  problems: string[],
-): Record<string, unknown> {
-  let input: Record<string, unknown> = {};
-  const file = env.IOCBUS_GATEWAY_CONFIG;
-  if (file !== undefined && file !== '') {
-    try {
-      const parsed: unknown = JSON.parse(readFile(file));
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) input = parsed as Record<string, unknown>;
-      else problems.push(`IOCBUS_GATEWAY_CONFIG: ${file} must hold a JSON object`);
-    } catch (err) {
-      problems.push(`IOCBUS_GATEWAY_CONFIG: cannot read ${file}: ${(err as Error).message}`);
-    }
-  }
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('IOCBUS_GATEWAY__') || value === undefined) continue;
-    const parts = name.slice('IOCBUS_GATEWAY__'.length).split('__');
-    let shape: Record<string, unknown> = gatewayConfigSchema.shape;
-    let target = input;
-    const path: string[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const wanted = (parts[i] as string).toLowerCase().replace(/_/g, '');
-      const field = Object.keys(shape).find((f) => f.toLowerCase() === wanted);
-      if (field === undefined) {
-        problems.push(`${name}: not a known setting${path.length > 0 ? ` of ${path.join('.')}` : ''} (IOCBUS_GATEWAY__<SECTION>__<FIELD>)`);
-        break;
-      }
-      path.push(field);
-      const inner = objectShape(shape[field]);
-      if (i === parts.length - 1) {
-        if (inner !== undefined) problems.push(`${name}: ${path.join('.')} is a section, not a setting`);
-        else target[field] = field === 'brokers' ? value.split(',').map((b) => b.trim()).filter(Boolean) : value;
-      } else if (inner === undefined) {
-        problems.push(`${name}: ${path.join('.')} has no settings below it`);
-        break;
-      } else {
-        target = (target[field] ??= {}) as Record<string, unknown>;
-        shape = inner;
-      }
-    }
-  }
-  if (env.KAFKA_BROKERS !== undefined && env.KAFKA_BROKERS !== '') {
-    const kafka = (input.kafka ??= {}) as Record<string, unknown>;
-    kafka.brokers ??= env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
-  }
-  return input;
-}
-
-/** The fields of an object schema, seen through optional/default/prefault wrappers; undefined for leaves. */
-function objectShape(schema: unknown): Record<string, unknown> | undefined {
-  let s = schema as { shape?: Record<string, unknown>; def?: { innerType?: unknown; type?: string } } | undefined;
-  for (let depth = 0; s !== undefined && depth < 8; depth++) {
-    if (s.def?.type === 'object' && s.shape !== undefined) return s.shape;
-    s = s.def?.innerType as typeof s;
-  }
-  return undefined;
+export function configInputFromEnv(env: NodeJS.ProcessEnv, readFile: (file: string) => string, problems: string[]): Record<string, unknown> {
+  return envInput({ prefix: 'IOCBUS_GATEWAY', schema: gatewayConfigSchema }, env, readFile, problems);
 }
 
 /** Validates a config object and loads its key file, collecting every problem before failing. */

@@ -4,6 +4,7 @@
  * the embedded `iocbus start` builds a config with `viewConfigSchema.parse({...})` and needs no Kafka.
  */
 import { readFileSync } from 'node:fs';
+import { configInputFromEnv as envInput } from '@iocbus/config';
 import { z } from 'zod';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -99,66 +100,13 @@ export class ConfigError extends Error {
   }
 }
 
-const PREFIX = 'IOCBUS_VIEW__';
-
 /**
  * Environment overrides: `IOCBUS_VIEW__<SECTION>__<FIELD>` (double underscore = nesting, names
  * case-insensitive, e.g. IOCBUS_VIEW__SUBSCRIBE__HEARTBEAT_MS=2000), the shared `KAFKA_BROKERS`, and
  * `IOCBUS_VIEW_CONFIG`, a JSON file read first.
  */
 export function configInputFromEnv(env: NodeJS.ProcessEnv, readFile: (file: string) => string, problems: string[]): Record<string, unknown> {
-  let input: Record<string, unknown> = {};
-  const file = env.IOCBUS_VIEW_CONFIG;
-  if (file !== undefined && file !== '') {
-    try {
-      const parsed: unknown = JSON.parse(readFile(file));
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) input = parsed as Record<string, unknown>;
-      else problems.push(`IOCBUS_VIEW_CONFIG: ${file} must hold a JSON object`);
-    } catch (err) {
-      problems.push(`IOCBUS_VIEW_CONFIG: cannot read ${file}: ${(err as Error).message}`);
-    }
-  }
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(PREFIX) || value === undefined) continue;
-    const parts = name.slice(PREFIX.length).split('__');
-    let shape: Record<string, unknown> = viewConfigSchema.shape;
-    let target = input;
-    const path: string[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const wanted = (parts[i] as string).toLowerCase().replace(/_/g, '');
-      const field = Object.keys(shape).find((f) => f.toLowerCase() === wanted);
-      if (field === undefined) {
-        problems.push(`${name}: not a known setting${path.length > 0 ? ` of ${path.join('.')}` : ''} (${PREFIX}<SECTION>__<FIELD>)`);
-        break;
-      }
-      path.push(field);
-      const inner = objectShape(shape[field]);
-      if (i === parts.length - 1) {
-        if (inner !== undefined) problems.push(`${name}: ${path.join('.')} is a section, not a setting`);
-        else target[field] = field === 'brokers' ? value.split(',').map((b) => b.trim()).filter(Boolean) : value;
-      } else if (inner === undefined) {
-        problems.push(`${name}: ${path.join('.')} has no settings below it`);
-        break;
-      } else {
-        target = (target[field] ??= {}) as Record<string, unknown>;
-        shape = inner;
-      }
-    }
-  }
-  if (env.KAFKA_BROKERS !== undefined && env.KAFKA_BROKERS !== '') {
-    const kafka = (input.kafka ??= {}) as Record<string, unknown>;
-    kafka.brokers ??= env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
-  }
-  return input;
-}
-
-function objectShape(schema: unknown): Record<string, unknown> | undefined {
-  let s = schema as { shape?: Record<string, unknown>; def?: { innerType?: unknown; type?: string } } | undefined;
-  for (let depth = 0; s !== undefined && depth < 8; depth++) {
-    if (s.def?.type === 'object' && s.shape !== undefined) return s.shape;
-    s = s.def?.innerType as typeof s;
-  }
-  return undefined;
+  return envInput({ prefix: 'IOCBUS_VIEW', schema: viewConfigSchema }, env, readFile, problems);
 }
 
 const where = (segments: readonly PropertyKey[]): string => (segments.length === 0 ? '(root)' : segments.map(String).join('.'));

@@ -1,0 +1,1 @@
+export { configInputFromEnv, type EnvConfigSource } from './env.js';
