@@ -1,1 +1,2 @@
 export { configInputFromEnv, type EnvConfigSource } from './env.js';
+export { loadOrExit, type ExitIo } from './exit.js';

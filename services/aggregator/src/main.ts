@@ -8,6 +8,7 @@
 import type { AddressInfo } from 'node:net';
 import { createKafkaBus, type BusLogger } from '@iocbus/bus';
 import { loadCatalogFile, loadSampleCatalog } from '@iocbus/catalog/file';
+import { loadOrExit } from '@iocbus/config';
 import { createLogger, createRegistry, type Logger } from '@iocbus/telemetry';
 import { createAggregator, type AggregatorHooks } from './aggregator.js';
 import { ConfigError, loadConfig, type AggregatorConfig } from './config.js';
@@ -36,14 +37,7 @@ function faultHooks(cfg: AggregatorConfig['faults']): AggregatorHooks {
 }
 
 async function main(): Promise<void> {
-  let config: AggregatorConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
+  const config = loadOrExit(loadConfig, ConfigError);
   const logger = createLogger({ service: 'aggregator', level: config.log.level });
   const catalog = config.catalog.file === undefined ? await loadSampleCatalog() : await loadCatalogFile(config.catalog.file);
   if (config.catalog.file === undefined) logger.warn('no catalog.file configured: using the SAMPLE catalog');

@@ -5,9 +5,10 @@
  *   KAFKA_BROKERS=127.0.0.1:9092 IOCBUS_GATEWAY__AUTH__KEYS_FILE=keys.json node --import tsx services/gateway/src/main.ts
  */
 import { createKafkaBus, type BusLogger } from '@iocbus/bus';
+import { loadOrExit } from '@iocbus/config';
 import { createLogger, createRegistry, type Logger } from '@iocbus/telemetry';
 import { createGateway } from './app.js';
-import { ConfigError, loadConfig, type LoadedConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 
 function busLogger(log: Logger): BusLogger {
   return {
@@ -19,15 +20,7 @@ function busLogger(log: Logger): BusLogger {
 }
 
 async function main(): Promise<void> {
-  let loaded: LoadedConfig;
-  try {
-    loaded = loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-  const { config, apiKeys, grpcTls } = loaded;
+  const { config, apiKeys, grpcTls } = loadOrExit(loadConfig, ConfigError);
   const logger = createLogger({ service: 'gateway', level: config.log.level });
   if (apiKeys.length === 0) logger.warn({ keysFile: config.auth.keysFile }, 'no API keys configured: every publish will get 401');
 

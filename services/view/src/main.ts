@@ -9,8 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafkaBus, type BusLogger } from '@iocbus/bus';
 import type { Catalog } from '@iocbus/catalog';
 import { loadCatalogFile, loadSampleCatalog } from '@iocbus/catalog/file';
+import { loadOrExit } from '@iocbus/config';
 import { createLogger, createRegistry, type Logger } from '@iocbus/telemetry';
-import { ConfigError, loadConfig, type ViewConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { createView } from './view.js';
 
 function busLogger(log: Logger): BusLogger {
@@ -23,14 +24,7 @@ function busLogger(log: Logger): BusLogger {
 }
 
 async function main(): Promise<void> {
-  let config: ViewConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
+  const config = loadOrExit(loadConfig, ConfigError);
   let catalog: Catalog;
   try {
     catalog = config.catalog.file === undefined ? await loadSampleCatalog() : await loadCatalogFile(config.catalog.file);
