@@ -79,9 +79,11 @@ export class ProvinceStream {
   private lifecycle(i: number): object[] {
     const r = this.rnd;
     const commune = r() < 0.7;
-    const unit = commune ? `H21.${200 + Math.floor(r() * 100)}` : `H21.${10 + Math.floor(r() * 20)}`;
-    // Procedures follow a steep popularity curve (civil status and certification dominate).
-    const p = Math.floor(300 * Math.pow(r(), 3));
+    // Communes share the 60 commune-level procedures; each department handles its own 12 (as in a real
+    // catalog, a unit handles a subset of procedures). Popularity is steep: civil status dominates.
+    const dept = Math.floor(r() * 20);
+    const unit = commune ? `H21.${200 + Math.floor(r() * 100)}` : `H21.${10 + dept}`;
+    const p = commune ? Math.floor(60 * Math.pow(r(), 3)) : 60 + dept * 12 + Math.floor(12 * Math.pow(r(), 2));
     const procedure = `${1 + (p % 2)}.${String(1000 + p * 7).padStart(6, '0')}`;
     const code = `000.00.${unit.slice(4)}.H21-${pad(25)}${pad(1 + (i % 12))}${pad(1 + (i % 28))}-${String(i).padStart(7, '0')}`;
     const source = `/agencies/${unit}/igate`;

@@ -157,6 +157,7 @@ class Engine implements PartitionEngine, LifecycleHost {
   private scopes: ScopeTable;
   private combos: ComboTable;
   private comboByDims = new Map<string, number>();
+  private comboByUnit = new Map<string, Map<string, Int32Array>>();
   private acc: Accumulator;
   private timers = new TimerHeap();
   private nowSec = 0;
@@ -215,18 +216,43 @@ class Engine implements PartitionEngine, LifecycleHost {
 
   /** Combo of (unit, procedure, sector, channel); sector from the event, else the procedure catalog. */
   comboFor(unit: string, procedure: string, sector: string | undefined, channel: number): number {
-    const key = `${unit}\u0000${procedure}\u0000${sector ?? ''}\u0000${channel}`;
-    let c = this.comboByDims.get(key);
-    if (c === undefined) {
-      const sectorCode = sector ?? this.catalog.procedure(procedure)?.sectorCode;
-      const u = this.scopes.intern(1, unit, this.catalog.unit(unit)?.group);
-      const p = this.scopes.intern(2, procedure, undefined);
-      const s = sectorCode === undefined ? -1 : this.scopes.intern(3, sectorCode, undefined);
-      const ch = channel === 0 ? -1 : this.scopes.intern(4, CHANNEL_NAMES[channel] as string, undefined);
-      c = this.combos.intern(u, p, s, ch);
-      this.acc.setCombos(this.combos);
-      this.comboByDims.set(key, c);
+    // Two map look-ups on the codes themselves, no key string built per event: unit → procedure → the
+    // four channel combos. An explicit sectorCode (rare: the catalog normally supplies it) takes a keyed path.
+    if (sector !== undefined) {
+      const key = `${unit}\u0000${procedure}\u0000${sector}\u0000${channel}`;
+      let c = this.comboByDims.get(key);
+      if (c === undefined) {
+        c = this.internCombo(unit, procedure, sector, channel);
+        this.comboByDims.set(key, c);
+      }
+      return c;
     }
+    let byProc = this.comboByUnit.get(unit);
+    if (byProc === undefined) {
+      byProc = new Map();
+      this.comboByUnit.set(unit, byProc);
+    }
+    let byChannel = byProc.get(procedure);
+    if (byChannel === undefined) {
+      byChannel = new Int32Array(4).fill(-1);
+      byProc.set(procedure, byChannel);
+    }
+    let c = byChannel[channel] as number;
+    if (c < 0) {
+      c = this.internCombo(unit, procedure, undefined, channel);
+      byChannel[channel] = c;
+    }
+    return c;
+  }
+
+  private internCombo(unit: string, procedure: string, sector: string | undefined, channel: number): number {
+    const sectorCode = sector ?? this.catalog.procedure(procedure)?.sectorCode;
+    const u = this.scopes.intern(1, unit, this.catalog.unit(unit)?.group);
+    const p = this.scopes.intern(2, procedure, undefined);
+    const s = sectorCode === undefined ? -1 : this.scopes.intern(3, sectorCode, undefined);
+    const ch = channel === 0 ? -1 : this.scopes.intern(4, CHANNEL_NAMES[channel] as string, undefined);
+    const c = this.combos.intern(u, p, s, ch);
+    this.acc.setCombos(this.combos);
     return c;
   }
 
@@ -560,7 +586,7 @@ class Engine implements PartitionEngine, LifecycleHost {
   stats(): EngineStats {
     let cells = 0;
     for (const _ of this.acc.allCells()) cells++;
-    const province = this.acc.now.cells[0];
+    const province = this.acc.now.get(0);
     return {
       applied: this.applied,
       duplicates: this.duplicates,
@@ -602,6 +628,7 @@ class Engine implements PartitionEngine, LifecycleHost {
     this.scopeRefs.length = 0;
     // Rebuild derived lookups: combo cache keys and the timer heap (deadlines follow from the state).
     this.comboByDims = new Map();
+    this.comboByUnit = new Map();
     this.evDirty = [];
     this.timers.clear();
     const s = this.store;

@@ -145,25 +145,32 @@ export function writeSketch(w: ByteWriter, s: Sketch | null): void {
   w.svar(s.count);
   w.svar(s.zeroCount);
   const e = s.entries();
-  const first = e[0]?.[0] ?? 0;
-  const last = e[e.length - 1]?.[0] ?? -1;
-  w.svar(first);
-  w.uvar(last - first + 1);
-  for (let k = first; k <= last; k++) w.svar(s.bins[k - s.offset] as number);
+  w.uvar(e.length);
+  // Keys ascending: each as the difference from the previous one.
+  let prev = 0;
+  for (const [k, c] of e) {
+    w.svar(k - prev);
+    w.svar(c);
+    prev = k;
+  }
 }
 
 export function readSketch(r: ByteReader): Sketch | null {
   if (r.u8() === 0) return null;
   const s = new Sketch();
-  s.count = r.svar();
-  s.zeroCount = r.svar();
-  const first = r.svar();
+  const count = r.svar();
+  const zeroCount = r.svar();
   const n = r.uvar();
-  if (n > 1_000_000) throw new EngineDecodeError(`sketch with ${n} bins is not plausible`);
-  s.offset = first;
-  const bins: number[] = [];
-  for (let i = 0; i < n; i++) bins.push(r.svar());
-  s.bins = bins;
+  if (n > 100_000) throw new EngineDecodeError(`sketch with ${n} keys is not plausible`);
+  let key = 0;
+  for (let i = 0; i < n; i++) {
+    key += r.svar();
+    const c = r.svar();
+    s.addPrecomputed(key, c);
+  }
+  // addPrecomputed counted the keyed observations; restore the stored totals (zeros and retractions).
+  s.count = count;
+  s.zeroCount = zeroCount;
   return s;
 }
 

@@ -34,21 +34,25 @@ function zeros(n: number): number[] {
   return a;
 }
 
+/** Distinct keys kept as a sorted list before switching to a dense array over the key range. */
+const SPARSE_MAX = 24;
+
+/**
+ * Store: most cells (a procedure on one day, one minute) see a handful of values spread over a wide key
+ * range, so a store starts *sparse* (sorted keys with their counts) and turns *dense* (one count per key
+ * from `offset`) once it holds more than SPARSE_MAX distinct keys, where lookups must be O(1).
+ */
 export class Sketch {
   zeroCount = 0;
   count = 0;
-  /** Key of bins[0]. */
-  offset = 0;
-  bins: number[] = [];
+  private keys: number[] = [];
+  private counts: number[] = [];
+  private dense: number[] | null = null;
+  private offset = 0;
 
   /** Adds `weight` (may be negative, to retract) observations of `value`. */
   add(value: number, weight: number): void {
-    if (value < MIN_POSITIVE) {
-      this.count += weight;
-      this.zeroCount += weight;
-      return;
-    }
-    this.addKeyCounted(sketchKey(value), weight);
+    this.addPrecomputed(Sketch.keyOf(value), weight);
   }
 
   /** Key of `value` in this mapping, or NaN for values counted as zero. */
@@ -56,69 +60,108 @@ export class Sketch {
     return value < MIN_POSITIVE ? NaN : sketchKey(value);
   }
 
-  /** Adds with a key from Sketch.keyOf (NaN = zero value). */
+  /** Adds with a key from Sketch.keyOf (NaN = zero value); callers adding one value to many sketches compute the key once. */
   addPrecomputed(key: number, weight: number): void {
-    if (Number.isNaN(key)) {
-      this.count += weight;
-      this.zeroCount += weight;
-      return;
-    }
-    this.addKeyCounted(key, weight);
-  }
-
-  /** Adds `weight` observations at `key` (see sketchKey); callers adding one value to many sketches compute the key once. */
-  addKeyCounted(key: number, weight: number): void {
     this.count += weight;
-    this.addKey(key, weight);
+    if (Number.isNaN(key)) this.zeroCount += weight;
+    else this.addKey(key, weight);
   }
 
-  addKey(key: number, weight: number): void {
-    let i = key - this.offset;
-    if (i < 0 || i >= this.bins.length) {
-      this.grow(key);
-      i = key - this.offset;
-    }
-    this.bins[i] = (this.bins[i] as number) + weight;
-  }
-
-  private grow(key: number): void {
-    const n = this.bins.length;
-    if (n === 0) {
-      // ±16 keys ≈ ±37 % around the first value, where most of a cell's values fall.
-      this.bins = zeros(32);
-      this.offset = key - 16;
+  /** Adds `weight` at `key` without touching count (merge keeps counts itself). */
+  private addKey(key: number, weight: number): void {
+    const d = this.dense;
+    if (d !== null) {
+      let i = key - this.offset;
+      if (i < 0 || i >= d.length) {
+        this.growDense(key);
+        i = key - this.offset;
+      }
+      const dd = this.dense as number[];
+      dd[i] = (dd[i] as number) + weight;
       return;
     }
+    const ks = this.keys;
+    let lo = 0;
+    let hi = ks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((ks[mid] as number) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < ks.length && ks[lo] === key) {
+      this.counts[lo] = (this.counts[lo] as number) + weight;
+      return;
+    }
+    if (ks.length >= SPARSE_MAX) {
+      this.toDense();
+      this.addKey(key, weight);
+      return;
+    }
+    // Insert at lo by shifting (splice would allocate the removed-elements array).
+    const cs = this.counts;
+    ks.push(0);
+    cs.push(0);
+    for (let j = ks.length - 1; j > lo; j--) {
+      ks[j] = ks[j - 1] as number;
+      cs[j] = cs[j - 1] as number;
+    }
+    ks[lo] = key;
+    cs[lo] = weight;
+  }
+
+  private toDense(): void {
+    const ks = this.keys;
+    const lo = ks[0] as number;
+    const hi = ks[ks.length - 1] as number;
+    const d = zeros(hi - lo + 1);
+    for (let j = 0; j < ks.length; j++) d[(ks[j] as number) - lo] = this.counts[j] as number;
+    this.dense = d;
+    this.offset = lo;
+    this.keys = [];
+    this.counts = [];
+  }
+
+  private growDense(key: number): void {
+    const d = this.dense as number[];
+    const n = d.length;
     const lo = Math.min(this.offset, key);
     const hi = Math.max(this.offset + n - 1, key);
     // Grow with slack on the side that moved (at least doubling), so a drifting range reallocates rarely.
-    const slack = Math.max(16, n);
+    const slack = Math.max(8, n);
     const newLo = key < this.offset ? lo - slack : lo;
     const newHi = key > this.offset + n - 1 ? hi + slack : hi;
     const next = zeros(newHi - newLo + 1);
     const shift = this.offset - newLo;
-    for (let i = 0; i < n; i++) next[i + shift] = this.bins[i] as number;
-    this.bins = next;
+    for (let i = 0; i < n; i++) next[i + shift] = d[i] as number;
+    this.dense = next;
     this.offset = newLo;
   }
 
-  /** Adds every bin of `other` into this sketch, scaled by `sign` (1 or -1). */
+  /** Calls fn(key, count) for every key with a non-zero count, in key order. */
+  forEach(fn: (key: number, count: number) => void): void {
+    const d = this.dense;
+    if (d !== null) {
+      for (let i = 0; i < d.length; i++) if (d[i] !== 0) fn(this.offset + i, d[i] as number);
+      return;
+    }
+    for (let j = 0; j < this.keys.length; j++) if (this.counts[j] !== 0) fn(this.keys[j] as number, this.counts[j] as number);
+  }
+
+  /** Adds every key of `other` into this sketch, scaled by `sign` (1 or -1). */
   merge(other: Sketch, sign = 1): void {
     this.count += sign * other.count;
     this.zeroCount += sign * other.zeroCount;
-    const b = other.bins;
-    for (let i = 0; i < b.length; i++) {
-      const c = b[i] as number;
-      if (c !== 0) this.addKey(other.offset + i, sign * c);
-    }
+    other.forEach((k, c) => this.addKey(k, sign * c));
   }
 
   clone(): Sketch {
     const s = new Sketch();
     s.zeroCount = this.zeroCount;
     s.count = this.count;
+    s.keys = this.keys.slice();
+    s.counts = this.counts.slice();
+    s.dense = this.dense === null ? null : this.dense.slice();
     s.offset = this.offset;
-    s.bins = this.bins.slice();
     return s;
   }
 
@@ -130,29 +173,30 @@ export class Sketch {
     const target = rank - this.zeroCount;
     let running = 0;
     let lastKey = NaN;
-    for (let i = 0; i < this.bins.length; i++) {
-      const c = this.bins[i] as number;
-      if (c === 0) continue;
+    let found = NaN;
+    this.forEach((k, c) => {
+      if (!Number.isNaN(found)) return;
       running += c;
-      lastKey = this.offset + i;
-      if (running > target) return sketchKeyValue(lastKey);
-    }
-    return Number.isNaN(lastKey) ? NaN : sketchKeyValue(lastKey);
+      lastKey = k;
+      if (running > target) found = k;
+    });
+    const key = Number.isNaN(found) ? lastKey : found;
+    return Number.isNaN(key) ? NaN : sketchKeyValue(key);
   }
 
   isEmpty(): boolean {
     if (this.count !== 0 || this.zeroCount !== 0) return false;
-    for (let i = 0; i < this.bins.length; i++) if (this.bins[i] !== 0) return false;
-    return true;
+    let empty = true;
+    this.forEach(() => {
+      empty = false;
+    });
+    return empty;
   }
 
-  /** Non-zero bins as [key, count] pairs in key order; the canonical content used by equality checks. */
+  /** Non-zero keys as [key, count] pairs in key order; the canonical content used by equality checks. */
   entries(): Array<[number, number]> {
     const out: Array<[number, number]> = [];
-    for (let i = 0; i < this.bins.length; i++) {
-      const c = this.bins[i] as number;
-      if (c !== 0) out.push([this.offset + i, c]);
-    }
+    this.forEach((k, c) => out.push([k, c]));
     return out;
   }
 }

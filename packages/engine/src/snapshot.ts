@@ -46,11 +46,9 @@ function readList(r: ByteReader): number[] | undefined {
 function writeWindow(w: ByteWriter, acc: Accumulator, win: WindowInst): void {
   w.svar(win.index);
   w.u8(win.closed ? 1 : 0);
-  let n = 0;
-  for (const c of win.cells) if (c !== undefined) n++;
-  w.uvar(n);
-  for (const c of win.cells) {
-    if (c === undefined) continue;
+  const cells = win.cells();
+  w.uvar(cells.length);
+  for (const c of cells) {
     w.uvar(c.scope);
     w.u8(c.revised ? 1 : 0);
     writeMeasures(w, acc.m.subarray(c.off, c.off + MEASURE_COUNT));

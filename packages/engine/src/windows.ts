@@ -14,8 +14,15 @@ import { SCOPES_PER_COMBO } from './scopes.js';
 import { Sketch } from './sketch.js';
 import { WK, civilYearMonth, localDay, windowEnd, windowIndex, windowStart } from './time.js';
 
+const CHUNK_BITS = 6;
+const CHUNK = 1 << CHUNK_BITS;
+
 export class WindowInst {
-  cells: (Cell | undefined)[] = [];
+  /**
+   * Cells by scope id, in chunks of 64: a window touches few of the thousands of scopes, and short-lived
+   * minute windows must not pay for an array as long as the scope table.
+   */
+  private chunks: (Cell | undefined)[][] = [];
   closed = false;
   evicted = false;
   constructor(
@@ -24,6 +31,39 @@ export class WindowInst {
     readonly startSec: number,
     readonly endSec: number,
   ) {}
+
+  get(scope: number): Cell | undefined {
+    const chunk = this.chunks[scope >> CHUNK_BITS];
+    return chunk === undefined ? undefined : chunk[scope & (CHUNK - 1)];
+  }
+
+  set(scope: number, c: Cell): void {
+    const ci = scope >> CHUNK_BITS;
+    while (this.chunks.length <= ci) this.chunks.push(undefined as unknown as (Cell | undefined)[]);
+    let chunk = this.chunks[ci];
+    if (chunk === undefined) {
+      chunk = new Array<Cell | undefined>(CHUNK).fill(undefined);
+      this.chunks[ci] = chunk;
+    }
+    chunk[scope & (CHUNK - 1)] = c;
+  }
+
+  forEachCell(fn: (c: Cell) => void): void {
+    for (let i = 0; i < this.chunks.length; i++) {
+      const chunk = this.chunks[i];
+      if (chunk === undefined) continue;
+      for (let j = 0; j < CHUNK; j++) {
+        const c = chunk[j];
+        if (c !== undefined) fn(c);
+      }
+    }
+  }
+
+  cells(): Cell[] {
+    const out: Cell[] = [];
+    this.forEachCell((c) => out.push(c));
+    return out;
+  }
 }
 
 /**
@@ -143,15 +183,13 @@ export class Accumulator {
   }
 
   private newCell(w: WindowInst, scope: number): Cell {
-    // Fill holes so the array stays packed (holey arrays are slower to index).
-    while (w.cells.length < scope) w.cells.push(undefined);
     const c = new Cell(w, scope, this.allocOff());
-    w.cells[scope] = c;
+    w.set(scope, c);
     return c;
   }
 
   private cell(w: WindowInst, scope: number): Cell {
-    let c = w.cells[scope];
+    let c = w.get(scope);
     if (c === undefined) c = this.newCell(w, scope);
     if (!c.dirty) {
       c.dirty = true;
@@ -249,21 +287,20 @@ export class Accumulator {
           w.evicted = true;
           evictedAny = true;
           map.delete(w.index);
-          for (const c of w.cells) {
-            if (c === undefined) continue;
+          w.forEachCell((c) => {
             this.evicted.push({ kind: w.kind, index: w.index, scope: c.scope });
             this.freeOffs.push(c.off);
-          }
+          });
           continue;
         }
         if (kind !== WK.Minute && !w.closed && nowSec >= w.endSec + this.timing.allowedLatenessSec) {
           w.closed = true;
-          for (const c of w.cells) {
-            if (c !== undefined && !c.dirty) {
+          w.forEachCell((c) => {
+            if (!c.dirty) {
               c.dirty = true;
               this.dirty.push(c);
             }
-          }
+          });
         }
       }
     }
@@ -286,8 +323,8 @@ export class Accumulator {
   }
 
   *allCells(): IterableIterator<Cell> {
-    for (const map of this.byKind) for (const w of map.values()) for (const c of w.cells) if (c !== undefined) yield c;
-    for (const c of this.now.cells) if (c !== undefined) yield c;
+    for (const map of this.byKind) for (const w of map.values()) yield* w.cells();
+    yield* this.now.cells();
   }
 
   /** Restores the clock from a snapshot without closing or evicting anything. */
