@@ -26,7 +26,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, type KafkaBus } from '@iocbus/bus';
 import { loadSampleCatalog } from '@iocbus/catalog/file';
-import { createPartitionEngine, decodePartialRecord, encodePartialRecordValue, partialKey, partialRecordKey, windowRef, MEASURE_COUNT, measureIndex } from '@iocbus/engine';
+import { createPartitionEngine, decodePartialRecord, encodePartialRecordValue, makePartial, partialRecordKey, windowRef, MEASURE_COUNT, measureIndex } from '@iocbus/engine';
 import { toCloudEventJson, toKafkaRecord, type DossierEvent } from '@iocbus/events';
 import { createLogger, createRegistry } from '@iocbus/telemetry';
 import { kcatCount, startKafka, uniqueName, waitFor } from '@iocbus/testing';
@@ -382,8 +382,8 @@ async function fanOut(brokers: string[], bus: KafkaBus): Promise<FanOut | string
     const measures = new Float64Array(MEASURE_COUNT);
     measures[measureIndex('received')] = value;
     measures[measureIndex('events_received_family')] = value;
-    const p = { window, scope: { kind: 'province' as const, code: catalog.province.code }, measures, sketch: null, closed: false, revised: false };
-    return { key: partialRecordKey(0, partialKey(p)), value: Buffer.from(encodePartialRecordValue(p)), headers: {} };
+    const p = makePartial(window, { kind: 'province', code: catalog.province.code }, measures, null, false, false);
+    return { key: partialRecordKey(0, p.key), value: Buffer.from(encodePartialRecordValue(p)), headers: {} };
   };
   await bus.log.append(topic, [record(1)]);
   const config = viewModule.viewConfigSchema.parse({
