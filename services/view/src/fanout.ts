@@ -30,6 +30,8 @@ export interface FanoutOptions {
   noisePerUpdate?: number;
   /** Reading streams per client HTTP/2 connection (default 100). */
   perChannel?: number;
+  /** Client processes the reading streams are spread over (default 2: a machine's cores decode in parallel). */
+  clientProcesses?: number;
   /** Read partials from here (default: a fresh in-process bus). `log` must append to the same topic. */
   source?: PartitionedSource;
   log?: EventLog;
@@ -161,39 +163,26 @@ export async function measureFanout(options: FanoutOptions = {}): Promise<Fanout
   await view.start();
   await view.ready;
 
-  const child = fork(fileURLToPath(new URL('./fanout-clients.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const inbox: { type: string; seen?: (number | null)[][]; errors?: number }[] = [];
-  const waiters: (() => void)[] = [];
-  child.on('message', (m: (typeof inbox)[number]) => {
-    inbox.push(m);
-    for (const w of waiters.splice(0)) w();
-  });
-  const receive = async (type: string, timeoutMs: number): Promise<(typeof inbox)[number]> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = inbox.findIndex((m) => m.type === type);
-      if (i >= 0) return inbox.splice(i, 1)[0]!;
-      if (Date.now() > deadline) throw new Error(`fan-out clients: no "${type}" within ${timeoutMs} ms`);
-      await Promise.race([new Promise<void>((r) => waiters.push(r)), sleep(Math.max(1, deadline - Date.now()))]);
-    }
-  };
-
+  const processes = Math.max(1, Math.min(options.clientProcesses ?? 2, subscribers));
+  const children = Array.from({ length: processes }, () => new ClientProcess());
   try {
     const t0 = Date.now();
-    await receive('up', 60_000);
+    await Promise.all(children.map((c) => c.receive('up', 60_000)));
     const t1 = Date.now();
     const dayLabel = windowRef('day', day).label;
-    child.send({
-      type: 'start',
-      port: grpcPort,
-      subscribers,
-      stuck,
-      perChannel: options.perChannel ?? 100,
-      filter: { indicatorIds: ['received'], windows: ['WINDOW_KIND_TODAY'], scopes: [{ kind: 'SCOPE_KIND_PROVINCE' }] },
-      stuckFilter: {},
-      key: `received|WINDOW_KIND_TODAY:${dayLabel}|SCOPE_KIND_PROVINCE:P`,
-    });
-    await receive('ready', 120_000);
+    children.forEach((c, i) =>
+      c.child.send({
+        type: 'start',
+        port: grpcPort,
+        subscribers: Math.floor(subscribers / processes) + (i < subscribers % processes ? 1 : 0),
+        stuck: i === 0 ? stuck : 0,
+        perChannel: options.perChannel ?? 100,
+        filter: { indicatorIds: ['received'], windows: ['WINDOW_KIND_TODAY'], scopes: [{ kind: 'SCOPE_KIND_PROVINCE' }] },
+        stuckFilter: {},
+        key: `received|WINDOW_KIND_TODAY:${dayLabel}|SCOPE_KIND_PROVINCE:P`,
+      }),
+    );
+    await Promise.all(children.map((c) => c.receive('ready', 120_000)));
     const t2 = Date.now();
     // Let the stuck streams fill their buffers with the first snapshot before measuring.
     await sleep(200);
@@ -223,11 +212,11 @@ export async function measureFanout(options: FanoutOptions = {}): Promise<Fanout
     const heapAfter = process.memoryUsage().heapUsed;
     const blockedAtEnd = view.hub?.stats().blocked ?? 0;
     const bytes = (await bytesSent(registry)) - bytesBefore;
-    child.send({ type: 'finish' });
-    const result = await receive('result', 60_000);
+    for (const c of children) c.child.send({ type: 'finish' });
+    const results = await Promise.all(children.map((c) => c.receive('result', 60_000)));
     const lat: number[] = [];
     let missing = 0;
-    for (const times of result.seen ?? []) {
+    for (const times of results.flatMap((r) => r.seen ?? [])) {
       for (let j = 1; j <= updates; j++) {
         const r = times[j];
         if (r === null || r === undefined) missing++;
@@ -255,7 +244,7 @@ export async function measureFanout(options: FanoutOptions = {}): Promise<Fanout
       rssPeakMb: mb(rssPeak),
       blockedAtEnd,
       bytesSent: bytes,
-      clientErrors: result.errors ?? 0,
+      clientErrors: results.reduce((n, r) => n + (r.errors ?? 0), 0),
       clientStartMs: t1 - t0,
       subscribeMs: t2 - t1,
       evaluateP50Ms: round(percentile(evaluate, 0.5)),
@@ -267,8 +256,44 @@ export async function measureFanout(options: FanoutOptions = {}): Promise<Fanout
       fanoutCpuP99Ms: round(percentile(fanCpu, 0.99)),
     };
   } finally {
-    if (child.exitCode === null) child.kill('SIGTERM');
+    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGTERM');
     await view.close();
+  }
+}
+
+interface ClientMessage {
+  type: string;
+  seen?: (number | null)[][];
+  errors?: number;
+}
+
+/** One fanout-clients.ts child and its IPC inbox. */
+class ClientProcess {
+  readonly child = fork(fileURLToPath(new URL('./fanout-clients.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  private readonly inbox: ClientMessage[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor() {
+    this.child.on('message', (m: ClientMessage) => {
+      this.inbox.push(m);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  async receive(type: string, timeoutMs: number): Promise<ClientMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return this.inbox.splice(i, 1)[0] as ClientMessage;
+      if (Date.now() > deadline) throw new Error(`fan-out clients: no "${type}" within ${timeoutMs} ms`);
+      // A timer of our own, cleared once a message came: a pending sleep would keep the process alive.
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+      });
+      clearTimeout(timer);
+    }
   }
 }
 
