@@ -122,8 +122,12 @@ function lengthOf(v: unknown): number {
 function write(buf: Buffer, at: number, v: unknown, length: number): number {
   if (length < 0) return writeUVarInt(buf, at, zigzag32(-1));
   at = writeUVarInt(buf, at, zigzag32(length));
-  if (typeof v === 'string') buf.write(v, at, length, 'utf8');
-  else (v as Buffer).copy(buf, at);
+  if (typeof v !== 'string') (v as Buffer).copy(buf, at);
+  else if (length === v.length && length <= 64) {
+    // All ASCII (one byte per code unit): short header names and values are copied faster than
+    // Buffer#write crosses into C++.
+    for (let i = 0; i < length; i++) buf[at + i] = v.charCodeAt(i);
+  } else buf.write(v, at, length, 'utf8');
   return at + length;
 }
 
