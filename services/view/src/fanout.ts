@@ -25,6 +25,8 @@ export interface FanoutOptions {
   stuck?: number;
   /** Updates to time (default 60) and the pause between them (default 50 ms). */
   updates?: number;
+  /** Updates sent first and not timed, while the JIT warms up in server and clients (default 3). */
+  warmupUpdates?: number;
   intervalMs?: number;
   /** Unit partials also changed with each update, so deltas to a broad filter are large (default 0). */
   noisePerUpdate?: number;
@@ -120,6 +122,7 @@ export async function measureFanout(options: FanoutOptions = {}): Promise<Fanout
   const subscribers = options.subscribers ?? 1000;
   const stuck = options.stuck ?? 1;
   const updates = options.updates ?? 60;
+  const warmup = options.warmupUpdates ?? 3;
   const intervalMs = options.intervalMs ?? 50;
   const noise = options.noisePerUpdate ?? 0;
   const sampleMemory = options.sampleMemory ?? true;
@@ -191,9 +194,9 @@ export async function measureFanout(options: FanoutOptions = {}): Promise<Fanout
     const heapBefore = process.memoryUsage().heapUsed;
     let heapPeak = heapBefore;
     let rssPeak = process.memoryUsage().rss;
-    measuring = true;
     const sentAt: number[] = [];
-    for (let j = 1; j <= updates; j++) {
+    for (let j = 1; j <= warmup + updates; j++) {
+      measuring = j > warmup;
       const records = [record(0, received(day, province, j))];
       for (let k = 0; k < noise; k++) records.push(record(1, received(day, { kind: 'unit', code: `P.${(j * noise + k) % 200}` }, j * 10 + k)));
       sentAt[j] = Date.now();
@@ -217,7 +220,7 @@ export async function measureFanout(options: FanoutOptions = {}): Promise<Fanout
     const lat: number[] = [];
     let missing = 0;
     for (const times of results.flatMap((r) => r.seen ?? [])) {
-      for (let j = 1; j <= updates; j++) {
+      for (let j = warmup + 1; j <= warmup + updates; j++) {
         const r = times[j];
         if (r === null || r === undefined) missing++;
         else lat.push(r - (sentAt[j] as number));
