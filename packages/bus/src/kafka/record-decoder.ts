@@ -115,7 +115,9 @@ export function fastRecordDecoder(decoder: KafkajsDecoder, batchContext: BatchCo
     // headers named `constructor` or `__proto__`; a header name must never reach the prototype.
     const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
     const next = prev === undefined ? headerValue : Array.isArray(prev) ? [...prev, headerValue] : [prev, headerValue];
-    Object.defineProperty(headers, name, { value: next, writable: true, enumerable: true, configurable: true });
+    // Assignment makes an own property for every name but __proto__, whose setter needs sidestepping.
+    if (name === '__proto__') Object.defineProperty(headers, name, { value: next, writable: true, enumerable: true, configurable: true });
+    else headers[name] = next;
   }
   return { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: isControlBatch, batchContext };
 }
