@@ -1,7 +1,8 @@
 /**
  * A deterministic simulated province for benchmarks: a catalog of 20 departments, 100 communes and 300
  * procedures in real code formats, and a stream of dossier lifecycles (about 7.3 events each) arriving
- * evenly over SPAN_DAYS, interleaved so a dossier's events are in order but far apart, as agencies sync.
+ * at a large province's pace (DOSSIERS_PER_DAY, about 900,000 a year), interleaved so a dossier's events
+ * are in order but far apart, as agencies sync.
  */
 import { parseCatalog, type Catalog } from '@iocbus/catalog';
 import type { DossierEvent } from '@iocbus/events';
@@ -47,7 +48,8 @@ export const T0 = Date.parse('2025-01-01T00:00:00+07:00') / 1000;
 const H = 3600;
 /** Average events per dossier lifecycle in this stream. */
 export const EVENTS_PER_DOSSIER = 7.3;
-export const SPAN_DAYS = 120;
+/** Dossiers received per day: a large province (≈ 900,000 a year, ≈ 18,000 events a day). */
+export const DOSSIERS_PER_DAY = 2_500;
 
 interface Pending {
   events: object[];
@@ -55,7 +57,7 @@ interface Pending {
 }
 
 /**
- * The province's dossiers, arriving evenly over SPAN_DAYS, each with its own lifecycle; the stream
+ * The province's dossiers, DOSSIERS_PER_DAY of them a day, each with its own lifecycle; the stream
  * interleaves ~4000 dossiers in flight, so a dossier's events are in order but far apart.
  */
 export class ProvinceStream {
@@ -87,7 +89,7 @@ export class ProvinceStream {
     const procedure = `${1 + (p % 2)}.${String(1000 + p * 7).padStart(6, '0')}`;
     const code = `000.00.${unit.slice(4)}.H21-${pad(25)}${pad(1 + (i % 12))}${pad(1 + (i % 28))}-${String(i).padStart(7, '0')}`;
     const source = `/agencies/${unit}/igate`;
-    const recv = T0 + Math.floor((i / this.dossiers) * SPAN_DAYS * 86_400) + Math.floor(r() * 3600);
+    const recv = T0 + Math.floor((i / DOSSIERS_PER_DAY) * 86_400) + Math.floor(r() * 3600);
     const dueH = this.pick([8, 24, 72, 120, 240, 360]);
     const due = recv + dueH * H;
     const channel = r() < 0.45 ? 'online' : r() < 0.92 ? 'direct' : 'postal';

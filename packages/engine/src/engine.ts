@@ -20,21 +20,8 @@ import { partialKey, windowRef, type IndicatorPartial, type WindowRef } from './
 import { endedOf, ended, feeMask, gauge, gaugeOf, receivedMask } from './rules.js';
 import { ComboTable, ScopeTable, type ScopeRef } from './scopes.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
-import { DossierStore, END_NONE, F_EV_DIRTY, F_FEE_ANY, F_G_MASK, F_G_SHIFT, F_HAS_RECV, F_RARE, F_RATED, F_RATING, F_RATING_SHIFT } from './store.js';
-import {
-  CHANNEL_NAMES,
-  Lifecycle,
-  T_RECEIVED,
-  T_RESOLVED,
-  T_RETURNED,
-  T_STOPPED,
-  T_SUPP_RECV,
-  T_SUPP_REQ,
-  T_WITHDRAWN,
-  toSec,
-  typeCode,
-  type LifecycleHost,
-} from './lifecycle.js';
+import { DossierStore, END_NONE, F_PENDING, F_FEE_ANY, F_G_MASK, F_G_SHIFT, F_HAS_RECV, F_RARE, F_RATED, F_RATING, F_RATING_SHIFT } from './store.js';
+import { CHANNEL_NAMES, Lifecycle, toSec, typeCode, type LifecycleHost } from './lifecycle.js';
 import { kindName } from './time.js';
 import { TimerHeap } from './timers.js';
 import { Accumulator, type Cell, type WindowInst } from './windows.js';
@@ -117,14 +104,14 @@ export interface PartitionEngine {
   stats(): EngineStats;
 }
 
-// Events after which the overdue deadline may have moved.
-const MOVES_DEADLINE = new Uint8Array(17);
-for (const t of [T_RECEIVED, T_SUPP_REQ, T_SUPP_RECV, T_WITHDRAWN, T_STOPPED, T_RESOLVED, T_RETURNED]) MOVES_DEADLINE[t] = 1;
-
 /** A dossier's contributions, captured before and after each state change. */
 class Signature {
   combo = -1;
   ev = 0;
+  /** Extension events accounted (a prefix of the dossier's extension list). */
+  extN = 0;
+  /** Overdue deadline (gauges) when captured; 0 = none. */
+  deadline = 0;
   rT = 0;
   rMask = 0;
   eT = 0;
@@ -136,6 +123,68 @@ class Signature {
   ratMask = 0;
   wT = 0;
   sT = 0;
+}
+
+const SIG_FIELDS = 17;
+
+/**
+ * Signatures of the dossiers changed since the last flush, as they were *before* their first change — that
+ * is, what the cells currently account for them. Applying an event only changes state; the difference to
+ * the cells is applied once per dossier at the next flush (advance, drainChanges, partials, snapshot,
+ * stats). A dossier whose whole lifecycle passes between two flushes — the normal case when catching up
+ * on a backlog — costs one difference instead of one per event.
+ */
+class PendingSignatures {
+  buf = new Float64Array(SIG_FIELDS * 1024);
+  size = 0;
+
+  push(idx: number, g: Signature): void {
+    if ((this.size + 1) * SIG_FIELDS > this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    const b = this.buf;
+    const o = this.size++ * SIG_FIELDS;
+    b[o] = idx;
+    b[o + 1] = g.combo;
+    b[o + 2] = g.ev;
+    b[o + 3] = g.rT;
+    b[o + 4] = g.rMask;
+    b[o + 5] = g.eT;
+    b[o + 6] = g.eMask;
+    b[o + 7] = g.proc;
+    b[o + 8] = g.fT;
+    b[o + 9] = g.fMask;
+    b[o + 10] = g.ratT;
+    b[o + 11] = g.ratMask;
+    b[o + 12] = g.wT;
+    b[o + 13] = g.sT;
+    b[o + 14] = g.extN;
+    b[o + 15] = g.deadline;
+  }
+
+  /** Loads entry k into g and returns its dossier slot. */
+  load(k: number, g: Signature): number {
+    const b = this.buf;
+    const o = k * SIG_FIELDS;
+    g.combo = b[o + 1] as number;
+    g.ev = b[o + 2] as number;
+    g.rT = b[o + 3] as number;
+    g.rMask = b[o + 4] as number;
+    g.eT = b[o + 5] as number;
+    g.eMask = b[o + 6] as number;
+    g.proc = b[o + 7] as number;
+    g.fT = b[o + 8] as number;
+    g.fMask = b[o + 9] as number;
+    g.ratT = b[o + 10] as number;
+    g.ratMask = b[o + 11] as number;
+    g.wT = b[o + 12] as number;
+    g.sT = b[o + 13] as number;
+    g.extN = b[o + 14] as number;
+    g.deadline = b[o + 15] as number;
+    return b[o] as number;
+  }
 }
 
 export function createPartitionEngine(options: PartitionEngineOptions): PartitionEngine {
@@ -165,8 +214,7 @@ class Engine implements PartitionEngine, LifecycleHost {
   private applied = 0;
   private duplicates = 0;
   private dossiersEvicted = 0;
-  /** Dossiers whose event count is ahead of what the cells account for. */
-  private evDirty: number[] = [];
+  private pending = new PendingSignatures();
 
   private readonly before = new Signature();
   private readonly after = new Signature();
@@ -196,6 +244,7 @@ class Engine implements PartitionEngine, LifecycleHost {
     this.combos = new ComboTable();
     this.acc = new Accumulator({ allowedLatenessSec: this.lateSec, retentionSec: this.retentionSec }, this.combos);
     if (this.clock !== undefined) this.setNow(Math.floor(this.clock() / 1000));
+    this.acc.ensureNowProvince();
   }
 
   get nowMs(): number {
@@ -270,31 +319,22 @@ class Engine implements PartitionEngine, LifecycleHost {
     s.fpHead[idx] = s.fps.add(head, fp);
     this.applied++;
     const type = typeCode(ev.type);
-    const B = this.before;
-    this.capture(idx, B);
+    const fl = s.flags[idx] as number;
+    if ((fl & F_PENDING) === 0) {
+      // First change since the last flush: remember what the cells account for this dossier.
+      s.flags[idx] = fl | F_PENDING;
+      this.capture(idx, this.before);
+      gaugeOf(s, idx, this.nowSec);
+      this.before.deadline = gauge.deadline;
+      this.pending.push(idx, this.before);
+    }
     const n = s.evCount[idx] as number;
     if (n < 0xffff) s.evCount[idx] = n + 1;
-    // The "events behind" measures follow evCount lazily (see flushEvents): applying them per event would
-    // cost a full cell update for events that change nothing else (result_returned after resolved, …).
-    const fl = s.flags[idx] as number;
-    if ((fl & F_EV_DIRTY) === 0) {
-      s.flags[idx] = fl | F_EV_DIRTY;
-      this.evDirty.push(idx);
-    }
     if (((s.flags[idx] as number) & F_HAS_RECV) === 0) {
       const t = toSec(ev.data.occurredAt);
       if (t > (s.lastAt[idx] as number)) s.lastAt[idx] = t;
     }
-    const extAt = this.lifecycle.mutate(idx, type, ev, fp);
-    const A = this.after;
-    this.capture(idx, A);
-    this.applyDiff(idx, B, A);
-    if (extAt !== 0 && A.combo >= 0) {
-      const k = this.acc.resolve(extAt, A.combo);
-      this.acc.applyValue(k, M.extensions, 1);
-    }
-    // Only a received, supplement or end event can change a gauge (the clock stands still during apply).
-    if (MOVES_DEADLINE[type] === 1 || B.combo !== A.combo) this.updateGauge(idx, B.combo, A.combo, true);
+    this.lifecycle.mutate(idx, type, ev, fp);
     return true;
   }
 
@@ -303,7 +343,8 @@ class Engine implements PartitionEngine, LifecycleHost {
   private capture(idx: number, g: Signature): void {
     const s = this.store;
     const f = s.flags[idx] as number;
-    g.ev = s.evAcc[idx] as number;
+    g.ev = s.evCount[idx] as number;
+    g.extN = (f & F_RARE) !== 0 ? (s.rare.get(idx)?.exts?.length ?? 0) : 0;
     if ((f & F_HAS_RECV) === 0) {
       g.combo = -1;
       return;
@@ -400,6 +441,10 @@ class Engine implements PartitionEngine, LifecycleHost {
     this.maskFamily(B.ratT, B.ratMask, A.ratT, A.ratMask, combo, RAT_BASE);
     this.maskFamily(B.wT, B.wT === 0 ? 0 : 1, A.wT, A.wT === 0 ? 0 : 1, combo, M.withdrawn);
     this.maskFamily(B.sT, B.sT === 0 ? 0 : 1, A.sT, A.sT === 0 ? 0 : 1, combo, M.stopped);
+    if (A.extN > B.extN) {
+      const exts = this.store.rare.get(idx)?.exts ?? [];
+      for (let i = B.extN; i < A.extN; i++) acc.applyValue(acc.resolve(exts[i] as number, combo), M.extensions, 1);
+    }
   }
 
   private maskFamily(tB: number, mB: number, tA: number, mA: number, combo: number, base: number): void {
@@ -442,18 +487,22 @@ class Engine implements PartitionEngine, LifecycleHost {
     if (g.ratT !== 0) this.acc.applyMask(this.acc.resolve(g.ratT, combo), RAT_BASE, g.ratMask, sign);
     if (g.wT !== 0) this.acc.applyValue(this.acc.resolve(g.wT, combo), M.withdrawn, sign);
     if (g.sT !== 0) this.acc.applyValue(this.acc.resolve(g.sT, combo), M.stopped, sign);
+    // The first extN extensions are the ones this signature accounts for (the list only grows).
     const exts = this.store.rare.get(idx)?.exts;
-    if (exts !== undefined) for (const t of exts) this.acc.applyValue(this.acc.resolve(t, combo), M.extensions, sign);
+    if (exts !== undefined) for (let i = 0; i < g.extN; i++) this.acc.applyValue(this.acc.resolve(exts[i] as number, combo), M.extensions, sign);
   }
 
-  /** Brings the dossier's accounted gauge bits in line with its state and the clock. */
-  private updateGauge(idx: number, oldCombo: number, newCombo: number, maybeNewDeadline: boolean): void {
+  /**
+   * Brings the dossier's accounted gauge bits in line with its state and the clock, and arms a timer for
+   * its overdue deadline unless one was already armed for that same deadline (`armed`; 0 = none).
+   */
+  private updateGauge(idx: number, oldCombo: number, newCombo: number, armed: number): void {
     const s = this.store;
     const f = s.flags[idx] as number;
     const oldBits = (f & F_G_MASK) >>> F_G_SHIFT;
     gaugeOf(s, idx, this.nowSec);
     const newBits = gauge.bits;
-    if (maybeNewDeadline && gauge.deadline !== 0) this.timers.push(gauge.deadline, idx);
+    if (gauge.deadline !== 0 && gauge.deadline !== armed) this.timers.push(gauge.deadline, idx);
     if (oldBits === newBits && oldCombo === newCombo) return;
     const acc = this.acc;
     if (oldCombo === newCombo) {
@@ -467,21 +516,21 @@ class Engine implements PartitionEngine, LifecycleHost {
     s.flags[idx] = (f & ~F_G_MASK) | (newBits << F_G_SHIFT);
   }
 
-  /** Brings the "events behind" measures of every dossier touched since the last flush up to date. */
-  private flushEvents(): void {
+  /** Applies the difference of every pending dossier to the cells (see PendingSignatures). */
+  private flush(): void {
+    const p = this.pending;
+    if (p.size === 0) return;
     const s = this.store;
-    const list = this.evDirty;
-    if (list.length === 0) return;
-    this.evDirty = [];
-    for (const idx of list) {
-      const f = s.flags[idx] as number;
-      if ((f & F_EV_DIRTY) === 0 || s.codes[idx] === undefined) continue;
-      s.flags[idx] = f & ~F_EV_DIRTY;
-      this.capture(idx, this.before);
-      s.evAcc[idx] = s.evCount[idx] as number;
-      this.capture(idx, this.after);
-      this.applyDiff(idx, this.before, this.after);
+    const B = this.before;
+    const A = this.after;
+    for (let k = 0; k < p.size; k++) {
+      const idx = p.load(k, B);
+      s.flags[idx] = (s.flags[idx] as number) & ~F_PENDING;
+      this.capture(idx, A);
+      this.applyDiff(idx, B, A);
+      this.updateGauge(idx, B.combo, A.combo, B.deadline);
     }
+    p.size = 0;
   }
 
   // ---- clock ----------------------------------------------------------------------------------------
@@ -492,14 +541,14 @@ class Engine implements PartitionEngine, LifecycleHost {
     const sec = Math.floor(ms / 1000);
     if (sec <= this.nowSec) return;
     // Pending facts land before windows close or are evicted, as if applied with their events.
-    this.flushEvents();
+    this.flush();
     this.setNow(sec);
     const s = this.store;
     while (this.timers.peekDeadline() <= sec) {
       const idx = this.timers.pop();
       if (s.codes[idx] === undefined) continue;
       const c = s.combo[idx] as number;
-      this.updateGauge(idx, c, c, true);
+      this.updateGauge(idx, c, c, 0);
     }
     if (sec - this.lastSweepSec >= this.sweepSec) {
       this.lastSweepSec = sec;
@@ -564,14 +613,14 @@ class Engine implements PartitionEngine, LifecycleHost {
   }
 
   partials(): IndicatorPartial[] {
-    this.flushEvents();
+    this.flush();
     const out: IndicatorPartial[] = [];
     for (const c of this.acc.allCells()) out.push(this.toPartial(c));
     return out;
   }
 
   drainChanges(): PartialChanges {
-    this.flushEvents();
+    this.flush();
     const { cells, evicted } = this.acc.drain();
     return {
       updated: cells.map((c) => this.toPartial(c)),
@@ -584,6 +633,7 @@ class Engine implements PartitionEngine, LifecycleHost {
   }
 
   stats(): EngineStats {
+    this.flush();
     let cells = 0;
     for (const _ of this.acc.allCells()) cells++;
     const province = this.acc.now.get(0);
@@ -601,7 +651,7 @@ class Engine implements PartitionEngine, LifecycleHost {
   // ---- snapshot -------------------------------------------------------------------------------------
 
   snapshot(): Uint8Array {
-    this.flushEvents();
+    this.flush();
     return encodeSnapshot({
       nowSec: this.nowSec,
       lastSweepSec: this.lastSweepSec,
@@ -629,7 +679,7 @@ class Engine implements PartitionEngine, LifecycleHost {
     // Rebuild derived lookups: combo cache keys and the timer heap (deadlines follow from the state).
     this.comboByDims = new Map();
     this.comboByUnit = new Map();
-    this.evDirty = [];
+    this.pending = new PendingSignatures();
     this.timers.clear();
     const s = this.store;
     for (let idx = 0; idx < s.highWater; idx++) {
@@ -637,6 +687,7 @@ class Engine implements PartitionEngine, LifecycleHost {
       gaugeOf(s, idx, this.nowSec);
       if (gauge.deadline !== 0) this.timers.push(gauge.deadline, idx);
     }
+    this.acc.ensureNowProvince();
     for (const c of this.acc.allCells()) {
       if (!c.dirty) {
         c.dirty = true;

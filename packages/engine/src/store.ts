@@ -33,8 +33,8 @@ export const F_RATING = 0b11 << F_RATING_SHIFT;
 export const F_G_SHIFT = 22;
 export const F_G_MASK = 0b111 << F_G_SHIFT;
 export const F_RARE = 1 << 25;
-/** evCount moved past evAcc; the difference is applied at the next flush (engine.flushEvents). */
-export const F_EV_DIRTY = 1 << 26;
+/** The dossier changed since its contribution was last applied to the cells (engine.ts, `pending`). */
+export const F_PENDING = 1 << 26;
 
 export const END_NONE = 0;
 export const END_RESOLVED = 1;
@@ -160,8 +160,6 @@ export class DossierStore {
   flags: Uint32Array;
   fpHead: Uint32Array;
   evCount: Uint16Array;
-  /** The event count currently accounted in the window cells ("events behind" measures); lags evCount. */
-  evAcc: Uint16Array;
   endKind: Uint8Array;
   reqN: Uint8Array;
   supN: Uint8Array;
@@ -184,7 +182,6 @@ export class DossierStore {
     this.flags = new Uint32Array(n);
     this.fpHead = new Uint32Array(n);
     this.evCount = new Uint16Array(n);
-    this.evAcc = new Uint16Array(n);
     this.endKind = new Uint8Array(n);
     this.reqN = new Uint8Array(n);
     this.supN = new Uint8Array(n);
@@ -206,7 +203,6 @@ export class DossierStore {
     this.flags = grow(this.flags, n);
     this.fpHead = grow(this.fpHead, n);
     this.evCount = grow(this.evCount, n);
-    this.evAcc = grow(this.evAcc, n);
     this.endKind = grow(this.endKind, n);
     this.reqN = grow(this.reqN, n);
     this.supN = grow(this.supN, n);
@@ -265,7 +261,6 @@ export class DossierStore {
     this.flags[idx] = 0;
     this.fpHead[idx] = 0;
     this.evCount[idx] = 0;
-    this.evAcc[idx] = 0;
     this.endKind[idx] = 0;
     this.reqN[idx] = 0;
     this.supN[idx] = 0;
@@ -288,7 +283,7 @@ export class DossierStore {
 
   /** The typed arrays in a fixed order, for the snapshot. */
   arrays(): (Uint32Array | Int32Array | Uint16Array | Uint8Array)[] {
-    return [this.recvAt, this.recvFp, this.dueAt, this.endAt, this.lastAt, this.req1, this.sup1, this.feeAt, this.rateAt, this.combo, this.flags, this.fpHead, this.evCount, this.endKind, this.reqN, this.supN, this.evAcc];
+    return [this.recvAt, this.recvFp, this.dueAt, this.endAt, this.lastAt, this.req1, this.sup1, this.feeAt, this.rateAt, this.combo, this.flags, this.fpHead, this.evCount, this.endKind, this.reqN, this.supN];
   }
 
   setArrays(a: (Uint32Array | Int32Array | Uint16Array | Uint8Array)[], capacity: number): void {
@@ -309,7 +304,6 @@ export class DossierStore {
     this.endKind = a[13] as Uint8Array;
     this.reqN = a[14] as Uint8Array;
     this.supN = a[15] as Uint8Array;
-    this.evAcc = a[16] as Uint16Array;
     this.capacity = capacity;
   }
 

@@ -235,6 +235,11 @@ export class Accumulator {
     return n;
   }
 
+  /** Creates the province gauge cell, so in_process / overdue read 0 rather than nothing before any dossier. */
+  ensureNowProvince(): void {
+    this.cell(this.now, 0);
+  }
+
   resolveNow(combo: number): number {
     return this.addCells(this.now, combo, 0);
   }
