@@ -19,7 +19,7 @@ const BASE = ms('2025-02-01 00:00');
 const MID = ms('2025-03-05 12:00');
 const NOW = ms('2025-03-20 12:00');
 const H = 3_600_000;
-const NUM_RUNS = Number(process.env.IOCBUS_PROPERTY_RUNS ?? 40);
+const NUM_RUNS = Number(process.env.IOCBUS_PROPERTY_RUNS ?? 100);
 // Shrinking these inputs can take minutes; report the first counterexample unless asked to shrink.
 fc.configureGlobal({ numRuns: NUM_RUNS, endOnFailure: process.env.IOCBUS_PROPERTY_SHRINK === undefined });
 
