@@ -34,6 +34,9 @@ function zeros(n: number): number[] {
   return a;
 }
 
+/** Never written to: the lists of a sketch with no key yet. */
+const NONE: number[] = [];
+
 /** Distinct keys kept as a sorted list before switching to a dense array over the key range. */
 const SPARSE_MAX = 24;
 
@@ -45,8 +48,9 @@ const SPARSE_MAX = 24;
 export class Sketch {
   zeroCount = 0;
   count = 0;
-  private keys: number[] = [];
-  private counts: number[] = [];
+  // Shared empty lists until the first key: most cells' sketches stay small, many stay empty.
+  private keys: number[] = NONE;
+  private counts: number[] = NONE;
   private dense: number[] | null = null;
   private offset = 0;
 
@@ -97,6 +101,11 @@ export class Sketch {
       this.addKey(key, weight);
       return;
     }
+    if (ks === NONE) {
+      this.keys = [key];
+      this.counts = [weight];
+      return;
+    }
     // Insert at lo by shifting (splice would allocate the removed-elements array).
     const cs = this.counts;
     ks.push(0);
@@ -117,8 +126,8 @@ export class Sketch {
     for (let j = 0; j < ks.length; j++) d[(ks[j] as number) - lo] = this.counts[j] as number;
     this.dense = d;
     this.offset = lo;
-    this.keys = [];
-    this.counts = [];
+    this.keys = NONE;
+    this.counts = NONE;
   }
 
   private growDense(key: number): void {
@@ -158,8 +167,8 @@ export class Sketch {
     const s = new Sketch();
     s.zeroCount = this.zeroCount;
     s.count = this.count;
-    s.keys = this.keys.slice();
-    s.counts = this.counts.slice();
+    s.keys = this.keys === NONE ? NONE : this.keys.slice();
+    s.counts = this.counts === NONE ? NONE : this.counts.slice();
     s.dense = this.dense === null ? null : this.dense.slice();
     s.offset = this.offset;
     return s;
