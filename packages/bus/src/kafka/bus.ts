@@ -11,7 +11,7 @@ import { resolveOptions, type KafkaBusOptions } from './options.js';
 import { KafkaReader } from './reader.js';
 import { scanToEnd } from './scan.js';
 import { installFastRecordDecoder } from './record-decoder.js';
-import { installFastRecordEncoder } from './record-encoder.js';
+import { installFastProduceRequest } from './produce-request.js';
 import { KafkaTail } from './tail.js';
 
 export interface KafkaBus extends Bus {
@@ -28,7 +28,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const settings = resolveOptions(options, silentLogger);
   const logger = settings.logger;
   if (!installFastRecordDecoder()) logger.warn({}, 'kafkajs record decoder already loaded; consuming without the faster one');
-  if (!installFastRecordEncoder()) logger.warn({}, 'kafkajs produce request already loaded; producing without the faster record encoder');
+  if (!installFastProduceRequest()) logger.warn({}, 'kafkajs produce request already loaded; producing without the faster encoder');
   const kafka = createKafkaClient(settings);
   const log = createKafkaEventLog(kafka, settings, logger);
   const admin = createKafkaTopicAdmin(kafka, settings);

@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
-interface KafkajsEncoder {
+export interface KafkajsEncoder {
   buf: Buffer;
   offset: number;
   readonly buffer: Buffer;
@@ -46,8 +46,9 @@ const loaded = require(RECORD_ENCODER) as RecordEncoder;
 const kafkajsRecord: RecordEncoder = loaded[ORIGINAL] ?? loaded;
 
 /**
- * An Encoder whose buffer is exactly the record: the batch encoder only reads `buf` and `buffer`
- * (writeEncoderArray), and the inherited methods still work should anything write to it.
+ * A kafkajs Encoder whose buffer is exactly the bytes given: kafkajs only reads `buf` and `buffer` of an
+ * encoded record or request (writeEncoder, writeEncoderArray), and the inherited methods still work
+ * should anything write to it.
  */
 interface EncodedRecord extends KafkajsEncoder {}
 const EncodedRecord = function (this: EncodedRecord, buf: Buffer) {
@@ -168,10 +169,23 @@ function collectHeaders(headers: object): boolean {
   return true;
 }
 
-export function fastRecordEncoder(record: RecordInput): KafkajsEncoder {
-  const { offsetDelta = 0, timestampDelta = 0, key, value, headers = {} } = record;
-  const keyLength = lengthOf(key);
-  const valueLength = lengthOf(value);
+// The record last measured, for writeMeasuredRecord.
+let keyValue: unknown;
+let keyLength = 0;
+let valueValue: unknown;
+let valueLength = 0;
+let timestampZigzag = 0;
+let offsetDeltaValue = 0;
+let bodySize = 0;
+
+/**
+ * Measures one record as kafkajs's encoder would write it (same defaults: offsetDelta and timestampDelta
+ * 0, headers {}). Returns its encoded size, length prefix included, or -1 when kafkajs must encode it.
+ * writeMeasuredRecord then writes it; nothing may be measured in between.
+ */
+export function measureRecord(offsetDelta: unknown = 0, timestampDelta: unknown = 0, key: unknown, value: unknown, headers: unknown = {}): number {
+  keyLength = lengthOf(key);
+  valueLength = lengthOf(value);
   if (
     !isInt32(offsetDelta) ||
     typeof timestampDelta !== 'number' ||
@@ -183,9 +197,13 @@ export function fastRecordEncoder(record: RecordInput): KafkajsEncoder {
     headers === null ||
     !collectHeaders(headers)
   ) {
-    return kafkajsRecord(record);
+    values.length = 0;
+    return -1;
   }
-  const timestamp = zigzag64(timestampDelta);
+  keyValue = key;
+  valueValue = value;
+  offsetDeltaValue = offsetDelta;
+  timestampZigzag = zigzag64(timestampDelta);
   const count = names.length;
   let headersSize = sizeOfUVarInt(zigzag32(count));
   for (let i = 0; i < count; i++) {
@@ -193,29 +211,48 @@ export function fastRecordEncoder(record: RecordInput): KafkajsEncoder {
     const v = valueLengths[i] as number;
     headersSize += sizeOfUVarInt(zigzag32(n)) + n + sizeOfUVarInt(zigzag32(v)) + v;
   }
-  const bodySize =
+  bodySize =
     1 +
-    sizeOfUVarLong(timestamp) +
+    sizeOfUVarLong(timestampZigzag) +
     sizeOfUVarInt(zigzag32(offsetDelta)) +
     (keyLength < 0 ? 1 : sizeOfUVarInt(zigzag32(keyLength)) + keyLength) +
     (valueLength < 0 ? 1 : sizeOfUVarInt(zigzag32(valueLength)) + valueLength) +
     headersSize;
-  const lengthPrefix = zigzag32(bodySize);
-  // Every byte is written below, so the (pooled) unzeroed allocation is safe.
-  const buf = Buffer.allocUnsafe(sizeOfUVarInt(lengthPrefix) + bodySize);
-  let at = writeUVarInt(buf, 0, lengthPrefix);
+  return sizeOfUVarInt(zigzag32(bodySize)) + bodySize;
+}
+
+/** Writes the record measureRecord just measured at buf[at…]; returns where it ends. */
+export function writeMeasuredRecord(buf: Buffer, at: number): number {
+  at = writeUVarInt(buf, at, zigzag32(bodySize));
   buf[at++] = 0; // attributes: none used in a record
-  at = writeUVarLong(buf, at, timestamp);
-  at = writeUVarInt(buf, at, zigzag32(offsetDelta));
-  at = write(buf, at, key, keyLength);
-  at = write(buf, at, value, valueLength);
+  at = writeUVarLong(buf, at, timestampZigzag);
+  at = writeUVarInt(buf, at, zigzag32(offsetDeltaValue));
+  at = write(buf, at, keyValue, keyLength);
+  at = write(buf, at, valueValue, valueLength);
+  const count = names.length;
   at = writeUVarInt(buf, at, zigzag32(count));
   for (let i = 0; i < count; i++) {
     at = write(buf, at, names[i], nameLengths[i] as number);
     at = write(buf, at, values[i], valueLengths[i] as number);
   }
-  values.length = 0; // drop references to the caller's buffers
-  if (at !== buf.length) throw new Error(`record encoder wrote ${at} of ${buf.length} bytes`);
+  // Keep no references to the caller's buffers.
+  values.length = 0;
+  keyValue = undefined;
+  valueValue = undefined;
+  return at;
+}
+
+export function encoderOf(buf: Buffer): KafkajsEncoder {
+  return new EncodedRecord(buf);
+}
+
+export function fastRecordEncoder(record: RecordInput): KafkajsEncoder {
+  const size = measureRecord(record.offsetDelta, record.timestampDelta, record.key, record.value, record.headers);
+  if (size < 0) return kafkajsRecord(record);
+  // Every byte is written, so the (pooled) unzeroed allocation is safe.
+  const buf = Buffer.allocUnsafe(size);
+  const end = writeMeasuredRecord(buf, 0);
+  if (end !== size) throw new Error(`record encoder wrote ${end} of ${size} bytes`);
   return new EncodedRecord(buf);
 }
 
