@@ -84,7 +84,7 @@ function gatewayConfig(env: NodeJS.ProcessEnv, brokers: readonly string[]): { co
   }
   const problems: string[] = [];
   const input = gatewayInput(withBrokers, readText, problems);
-  // No key file: resolveConfig would try to read it, so it gets a placeholder it never opens.
+  // No key file: resolveConfig reads the keys through the reader below, so the path is never opened.
   input.auth = { keysFile: '/dev/null' };
   const loaded = resolveGatewayConfig(input, () => '{"keys":[]}', problems);
   return { config: loaded.config, apiKeys: [] };
