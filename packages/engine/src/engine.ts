@@ -531,6 +531,8 @@ class Engine implements PartitionEngine, LifecycleHost {
       this.updateGauge(idx, B.combo, A.combo, B.deadline);
     }
     p.size = 0;
+    // A catch-up burst may have grown the buffer to hundreds of thousands of entries: give that back.
+    if (p.buf.length > SIG_FIELDS * 65_536) p.buf = new Float64Array(SIG_FIELDS * 1024);
   }
 
   // ---- clock ----------------------------------------------------------------------------------------
