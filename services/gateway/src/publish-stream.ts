@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Principal } from './api-keys.js';
+import { batchWrites } from './batched-writes.js';
 import { refuseWhenClosing, type GatewayCore } from './core.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import { principalOf, protoCandidate, toProtoResult, toServiceError } from './grpc-common.js';
@@ -52,6 +53,7 @@ export class PublishStreamSession {
   }
 
   start(): void {
+    batchWrites(this.call);
     this.call.on('cancelled', () => this.finish(grpc.status.CANCELLED));
     this.call.on('error', () => this.finish(grpc.status.CANCELLED));
     void (async () => {
@@ -140,7 +142,19 @@ export class PublishStreamSession {
     }, retryAfterMs).unref();
   }
 
+  /** Acks go out corked: one hand-over to HTTP/2 per burst (batched-writes.ts). */
   private writeAcks(): void {
+    this.call.cork();
+    try {
+      this.writeReadyAcks();
+    } finally {
+      this.call.uncork();
+    }
+    this.maybeResume();
+    this.maybeFinish();
+  }
+
+  private writeReadyAcks(): void {
     while (!this.finished && this.groups[0]?.outcome !== undefined) {
       const group = this.groups.shift() as Group;
       const outcome = group.outcome as IngestOutcome | GatewayError;
@@ -161,8 +175,6 @@ export class PublishStreamSession {
       }
       this.unacked -= group.count;
     }
-    this.maybeResume();
-    this.maybeFinish();
   }
 
   private grant(maxInFlight: number, retryAfterMs = 0): void {
