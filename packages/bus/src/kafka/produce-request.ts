@@ -4,14 +4,15 @@
  * buffer (after spreading the message into a new object), then copies the records into a record batch,
  * the batch into a partition, the partition into a topic and the topic into the request — five copies
  * of every record, each into a fresh zero-filled buffer that grows by doubling. Here records are written
- * once, straight into the request's buffer (record-encoder.ts), and the batch's CRC and lengths are
- * filled in afterwards. Every field around the records is still written by kafkajs's own Encoder.
+ * once, straight into the request's buffer (record-encoder.ts), and the batch's CRC (crc32c.ts) and
+ * lengths are filled in afterwards. Every field around the records is still written by kafkajs's own Encoder.
  *
  * Compressed batches, and messages the record encoder leaves to kafkajs, take kafkajs's own request.
  * kafkajs loads the request with `require` on the first Produce; installing before that swaps the
  * module's export.
  */
 import { createRequire } from 'node:module';
+import { crc32c } from './crc32c.js';
 import {
   encoderOf,
   installFastRecordEncoder,
@@ -79,7 +80,6 @@ const Long = require('kafkajs/src/utils/long.js') as { fromInt(v: number): unkno
 const { Produce: API_KEY } = require('kafkajs/src/protocol/requests/apiKeys.js') as { Produce: number };
 const { Types } = require('kafkajs/src/protocol/message/compression/index.js') as { Types: { None: number } };
 const { MAGIC_BYTE } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { MAGIC_BYTE: number };
-const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (buffer: Buffer) => number;
 const TRANSACTIONAL = 16;
 
 /** kafkajs's own request: for compressed batches and unusual messages, and as the reference in tests. */
@@ -93,9 +93,12 @@ function kafkajsRequest(): ProduceRequestFactory {
   return kafkajsProduceRequest;
 }
 
+/** Size of the last request, so that a similar one needs no regrowth. */
+let sizeHint = 64 * 1024;
+
 /** A growable buffer; only the bytes written are ever read, so it is never zero-filled. */
 class Writer {
-  buf = Buffer.allocUnsafe(64 * 1024);
+  buf = Buffer.allocUnsafe(sizeHint);
   at = 0;
 
   ensure(n: number): void {
@@ -177,7 +180,7 @@ function writePartition(w: Writer, data: PartitionData, transactionalId: unknown
     if (end !== w.at + size) throw new Error(`record encoder wrote ${end - w.at} of ${size} bytes`);
     w.at = end;
   }
-  w.buf.writeUInt32BE(crc32C(w.buf.subarray(bodyStart, w.at)), crcAt);
+  w.buf.writeUInt32BE(crc32c(w.buf.subarray(bodyStart, w.at)), crcAt);
   const batchLength = w.at - batchStart;
   w.buf.writeInt32BE(batchLength, batchLengthAt);
   w.buf.writeInt32BE(8 + 4 + batchLength, batchSizeAt); // the record batch: firstOffset, length, batch
@@ -206,6 +209,7 @@ function encodeRequest(
       if (!writePartition(w, partition as unknown as PartitionData, transactionalId, producerId, producerEpoch)) return undefined;
     }
   }
+  sizeHint = Math.max(64 * 1024, Math.ceil(w.at * 1.25));
   return encoderOf(w.buf.subarray(0, w.at));
 }
 
