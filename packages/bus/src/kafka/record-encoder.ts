@@ -132,18 +132,31 @@ function write(buf: Buffer, at: number, v: unknown, length: number): number {
   return at + length;
 }
 
-// Scratch for one record's headers (the encoder is synchronous and never re-entered).
+// Scratch for one record's headers (the encoder is synchronous and never re-entered). Overwritten in
+// place rather than emptied: `length = 0` would drop the backing stores and regrow them every record.
 const names: string[] = [];
 const nameLengths: number[] = [];
 const values: unknown[] = [];
 const valueLengths: number[] = [];
+let count = 0;
+
+function addHeader(name: string, nameLength: number, value: unknown, valueLength: number): void {
+  names[count] = name;
+  nameLengths[count] = nameLength;
+  values[count] = value;
+  valueLengths[count] = valueLength;
+  count++;
+}
+
+/** Drops the references to the caller's values once a record is written or refused. */
+function releaseValues(): void {
+  for (let i = 0; i < count; i++) values[i] = undefined;
+  count = 0;
+}
 
 /** Collects the headers as kafkajs flattens them; false when one is not a string or Buffer. */
 function collectHeaders(headers: object): boolean {
-  names.length = 0;
-  nameLengths.length = 0;
-  values.length = 0;
-  valueLengths.length = 0;
+  count = 0;
   const record = headers as Record<string, unknown>;
   for (const name of Object.keys(record)) {
     const v = record[name];
@@ -152,18 +165,12 @@ function collectHeaders(headers: object): boolean {
       for (const item of v) {
         const length = lengthOf(item);
         if (!(length >= 0)) return false;
-        names.push(name);
-        nameLengths.push(nameLength);
-        values.push(item);
-        valueLengths.push(length);
+        addHeader(name, nameLength, item, length);
       }
     } else {
       const length = lengthOf(v);
       if (!(length >= 0)) return false;
-      names.push(name);
-      nameLengths.push(nameLength);
-      values.push(v);
-      valueLengths.push(length);
+      addHeader(name, nameLength, v, length);
     }
   }
   return true;
@@ -197,14 +204,13 @@ export function measureRecord(offsetDelta: unknown = 0, timestampDelta: unknown 
     headers === null ||
     !collectHeaders(headers)
   ) {
-    values.length = 0;
+    releaseValues();
     return -1;
   }
   keyValue = key;
   valueValue = value;
   offsetDeltaValue = offsetDelta;
   timestampZigzag = zigzag64(timestampDelta);
-  const count = names.length;
   let headersSize = sizeOfUVarInt(zigzag32(count));
   for (let i = 0; i < count; i++) {
     const n = nameLengths[i] as number;
@@ -229,14 +235,12 @@ export function writeMeasuredRecord(buf: Buffer, at: number): number {
   at = writeUVarInt(buf, at, zigzag32(offsetDeltaValue));
   at = write(buf, at, keyValue, keyLength);
   at = write(buf, at, valueValue, valueLength);
-  const count = names.length;
   at = writeUVarInt(buf, at, zigzag32(count));
   for (let i = 0; i < count; i++) {
     at = write(buf, at, names[i], nameLengths[i] as number);
     at = write(buf, at, values[i], valueLengths[i] as number);
   }
-  // Keep no references to the caller's buffers.
-  values.length = 0;
+  releaseValues();
   keyValue = undefined;
   valueValue = undefined;
   return at;
