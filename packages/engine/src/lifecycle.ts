@@ -5,7 +5,7 @@
  * alone (earliest times win, flags only accumulate, ties are broken by value or fingerprint).
  */
 import type { Catalog } from '@iocbus/catalog';
-import { TYPE_PREFIX, toEpochMs, type DossierEvent } from '@iocbus/events';
+import { EVENT_TYPES, TYPE_PREFIX, toEpochMs, type DossierEvent } from '@iocbus/events';
 import { hashCode } from './hash.js';
 import {
   END_NONE,
@@ -55,25 +55,8 @@ export const T_RESULT_ISSUED = 13;
 export const T_RETURNED = 14;
 export const T_RATED = 15;
 export const T_SYNCED = 16;
-const TYPE_NAMES = [
-  'submitted',
-  'received',
-  'intake_rejected',
-  'digitized',
-  'transferred',
-  'supplement_requested',
-  'supplement_received',
-  'fee_requested',
-  'fee_paid',
-  'deadline_extended',
-  'withdrawn',
-  'stopped',
-  'resolved',
-  'result_issued',
-  'result_returned',
-  'rated',
-  'synced_national',
-].map((n) => `${TYPE_PREFIX}${n}`);
+// The T_* codes above are indices into the events package's catalog order (lifecycle.test.ts checks it).
+const TYPE_NAMES: readonly string[] = EVENT_TYPES;
 
 /**
  * Type string → code without hashing the (fresh, 25-40 character) string: a table keyed by its length and
