@@ -5,6 +5,9 @@
  * the whole run (startKafka: KAFKA_BROKERS, else testcontainers, else Apache Kafka's jars), hands it to every
  * file through KAFKA_BROKERS, and makes sure the broker never outlives the run.
  * Files run one at a time (--test-concurrency=1): they share the broker and a 2-core machine.
+ * --test-force-exit: a file whose tests all finished must not hold the run forever because a client library left
+ * a timer or socket behind (seen once with kafkajs in packages/bus/src/kafka/bus.test.ts: every test passed, the
+ * process never exited); the leak is a bug to find, but it must not turn a green run into a CI timeout.
  * With --no-kafka no shared broker is started; a file that needs Kafka then starts its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -83,7 +86,7 @@ async function main(): Promise<number> {
     }
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout', ...files],
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=spec', '--test-reporter-destination=stdout', ...files],
       { cwd: root, env, stdio: 'inherit' },
     );
     const running = child;
