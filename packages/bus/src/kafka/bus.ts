@@ -10,6 +10,7 @@ import { KafkaGroupConsumer } from './group-consumer.js';
 import { resolveOptions, type KafkaBusOptions } from './options.js';
 import { KafkaReader } from './reader.js';
 import { scanToEnd } from './scan.js';
+import { groupMessagesInstalled } from './group-messages.js';
 import { installFastRecordDecoder } from './record-decoder.js';
 import { installFastProduceRequest } from './produce-request.js';
 import { KafkaTail } from './tail.js';
@@ -29,10 +30,28 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const logger = settings.logger;
   if (!installFastRecordDecoder()) logger.warn({}, 'kafkajs record decoder already loaded; consuming without the faster one');
   if (!installFastProduceRequest()) logger.warn({}, 'kafkajs produce request already loaded; producing without the faster encoder');
+  if (!groupMessagesInstalled) logger.warn({}, 'kafkajs loaded before the bus; producing with its quadratic message grouping');
   const kafka = createKafkaClient(settings);
   const log = createKafkaEventLog(kafka, settings, logger);
   const admin = createKafkaTopicAdmin(kafka, settings);
+  // For metadata and offsets; every scan and tail fetches through a reader of its own.
   const reader = new KafkaReader(kafka, settings);
+  const fetchers = new Set<KafkaReader>();
+  const ownReader = (): KafkaReader => {
+    if (closed) throw closedError('Kafka source');
+    return reader;
+  };
+  const release = async (own: KafkaReader): Promise<void> => {
+    void own;
+  };
+  const scan: PartitionedSource['scanToEnd'] = async (topic, onRecords, scanOptions) => {
+    const own = ownReader();
+    try {
+      return await scanToEnd(own, topic, onRecords, scanOptions);
+    } finally {
+      await release(own);
+    }
+  };
   const consumers = new Set<KafkaGroupConsumer>();
   const tails = new Set<KafkaTail>();
   let closed = false;
@@ -56,18 +75,26 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       void consumer.closed.then(() => consumers.delete(consumer));
       return consumer;
     },
-    scanToEnd: (topic, onRecords, scanOptions) => scanToEnd(reader, topic, onRecords, scanOptions),
+    scanToEnd: scan,
     async readToEnd(topic, scanOptions) {
       const all: ConsumedRecord[] = [];
-      await scanToEnd(reader, topic, (records) => void all.push(...records), scanOptions);
+      await scan(topic, (records) => void all.push(...records), scanOptions);
       return all;
     },
     async tail(tailOptions): Promise<Tail> {
-      if (closed) throw closedError('Kafka source');
-      const tail = new KafkaTail(reader, tailOptions, settings, logger);
-      await tail.start();
+      const own = ownReader();
+      const tail = new KafkaTail(own, tailOptions, settings, logger);
+      try {
+        await tail.start();
+      } catch (err) {
+        await release(own);
+        throw err;
+      }
       tails.add(tail);
-      void tail.closed.then(() => tails.delete(tail));
+      void tail.closed.then(() => {
+        tails.delete(tail);
+        fetchers.delete(own);
+      });
       return tail;
     },
     async endOffsets(topic) {
@@ -78,6 +105,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       closed = true;
       await Promise.all([...consumers].map((c) => c.stop()));
       await Promise.all([...tails].map((t) => t.stop()));
+      await Promise.all([...fetchers].map((f) => release(f)));
       await reader.close();
     },
   };

@@ -1,3 +1,5 @@
+// Before kafkajs: it puts a faster message grouping into the module cache for kafkajs to load.
+import './group-messages.js';
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
 import type { BusLogger } from '../logger.js';
 import type { ResolvedOptions } from './options.js';
