@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { RecentlySeen } from './recently-seen.js';
 import { ManualClock } from './test-clock.js';
 
@@ -48,4 +49,52 @@ test('a long quiet period clears everything at once', () => {
   assert.equal(seen.has('x'), false);
   seen.add('y');
   assert.equal(seen.size, 1);
+});
+
+/** The straightforward version (walk on every insert): the optimised one must behave exactly like it. */
+class Reference {
+  private readonly seenAt = new Map<string, number>();
+  constructor(
+    private readonly clock: ManualClock,
+    private readonly options: { windowMs: number; maxEntries: number },
+  ) {}
+  has(key: string): boolean {
+    const at = this.seenAt.get(key);
+    return at !== undefined && at > this.clock.now() - this.options.windowMs;
+  }
+  add(key: string): void {
+    const now = this.clock.now();
+    this.seenAt.delete(key);
+    this.seenAt.set(key, now);
+    const cutoff = now - this.options.windowMs;
+    for (const [k, at] of this.seenAt) {
+      if (at > cutoff && this.seenAt.size <= this.options.maxEntries) break;
+      this.seenAt.delete(k);
+    }
+  }
+  get size(): number {
+    return this.seenAt.size;
+  }
+}
+
+test('answers and size match the walk-on-every-insert version over random histories', () => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('add' as const), key: fc.nat(30) }),
+    fc.record({ kind: fc.constant('has' as const), key: fc.nat(30) }),
+    fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.nat(50), fc.nat(3000)) }),
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 40 }), fc.array(op, { maxLength: 300 }), (windowMs, maxEntries, ops) => {
+      const clock = new ManualClock();
+      const seen = new RecentlySeen(clock, { windowMs, maxEntries });
+      const reference = new Reference(clock, { windowMs, maxEntries });
+      for (const o of ops) {
+        if (o.kind === 'advance') clock.advance(o.ms);
+        else if (o.kind === 'add') seen.add(`k${o.key}`), reference.add(`k${o.key}`);
+        else assert.equal(seen.has(`k${o.key}`), reference.has(`k${o.key}`));
+        assert.equal(seen.size, reference.size);
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });

@@ -15,6 +15,11 @@ export interface RecentlySeenOptions {
  */
 export class RecentlySeen {
   private readonly seenAt = new Map<string, number>();
+  /**
+   * No entry expires before this time (the oldest one's expiry, as of the last walk): until then an insert
+   * under maxEntries has nothing to forget, and skips the walk.
+   */
+  private nextExpiry = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly clock: Clock,
@@ -28,10 +33,14 @@ export class RecentlySeen {
 
   add(key: string): void {
     const now = this.clock.now();
-    // Re-inserting moves the key to the back, keeping the Map in time order.
-    this.seenAt.delete(key);
+    const size = this.seenAt.size;
     this.seenAt.set(key, now);
-    this.forget(now);
+    if (this.seenAt.size === size) {
+      // Seen before: re-inserting moves the key to the back, keeping the Map in time order.
+      this.seenAt.delete(key);
+      this.seenAt.set(key, now);
+    }
+    if (now >= this.nextExpiry || this.seenAt.size > this.options.maxEntries) this.forget(now);
   }
 
   get size(): number {
@@ -41,8 +50,12 @@ export class RecentlySeen {
   private forget(now: number): void {
     const cutoff = now - this.options.windowMs;
     for (const [key, at] of this.seenAt) {
-      if (at > cutoff && this.seenAt.size <= this.options.maxEntries) break;
+      if (at > cutoff && this.seenAt.size <= this.options.maxEntries) {
+        this.nextExpiry = at + this.options.windowMs;
+        return;
+      }
       this.seenAt.delete(key);
     }
+    this.nextExpiry = Number.NEGATIVE_INFINITY;
   }
 }
