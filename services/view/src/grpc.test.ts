@@ -228,7 +228,7 @@ test('grpc.health.v1 serves once loaded; reflection lists and describes Indicato
 test('a stalled subscriber is dropped with RST_STREAM and its client sees the stream end', async (t) => {
   const { bus, client, v } = await setup(t, undefined, testConfig({ subscribe: { heartbeatMs: 50, stallTimeoutMs: 300, maxBufferedBytes: 1024 } }));
   // Big values so the transport buffers fill: every unit scope, many windows.
-  const records = [];
+  const records: ReturnType<typeof partialRecord>[] = [];
   for (let i = 0; i < 400; i++) records.push(partialRecord(0, received('day', DAY - (i % 30), unit(`H21.${1000 + i}`), i + 1)));
   await bus.log.append(TOPIC, records);
   const stalled = recordStream(client, { filter: {} });
