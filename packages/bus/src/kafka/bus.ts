@@ -39,10 +39,13 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const fetchers = new Set<KafkaReader>();
   const ownReader = (): KafkaReader => {
     if (closed) throw closedError('Kafka source');
-    return reader;
+    const own = new KafkaReader(kafka, settings);
+    fetchers.add(own);
+    return own;
   };
   const release = async (own: KafkaReader): Promise<void> => {
-    void own;
+    fetchers.delete(own);
+    await own.close();
   };
   const scan: PartitionedSource['scanToEnd'] = async (topic, onRecords, scanOptions) => {
     const own = ownReader();

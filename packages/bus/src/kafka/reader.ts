@@ -18,7 +18,10 @@ export interface Fetched {
 
 /**
  * Group-less reading: Fetch requests straight to each partition's leader, from offsets the caller
- * keeps. Shared by scanToEnd/readToEnd and tails; one connection pool per bus.
+ * keeps. Each scan and each tail gets a reader of its own: kafkajs opens a broker's fetch connection
+ * lazily and without a lock, so two readers fetching through one cluster before that connection is
+ * up each open a socket and one of them is never closed (it kept test processes alive); and a broker
+ * answers one connection's requests in order, so one tail's long poll would delay another's fetch.
  */
 export class KafkaReader {
   private readonly cluster: InternalCluster;

@@ -70,6 +70,8 @@ export class KafkaTail implements Tail {
       this.failure ??= handlerFailed('tail', err);
     } finally {
       await this.deliveries.idle();
+      // The reader is this tail's own (see KafkaReader): nothing else uses its connections.
+      await this.reader.close().catch((err: unknown) => this.log.debug({ err }, 'closing the tail reader failed'));
       this.closedSignal.resolve(this.failure);
     }
   }
