@@ -107,11 +107,11 @@ const rangeTimestamp = fc
   });
 
 // Built once: arbitraries derived from regular expressions are expensive to construct.
-const PLACEHOLDER = 'PLACEHOLDER';
+const DOSSIER_SLOT = 'DOSSIER_SLOT';
 const arbitraryEvent = fc.oneof(
   ...EVENT_TYPES.map((type) =>
     arbitraryEventOf(type, {
-      dossierCode: fc.constant(PLACEHOLDER),
+      dossierCode: fc.constant(DOSSIER_SLOT),
       code: fc.constantFrom('H21.17', 'H21.227', '1.004227', 'G09-TP01', 'Z-9', 'mã-lạ'),
       source: fc.constantFrom('/agencies/H21.17/igate', 'urn:vn:gov:h21:motcua'),
       timestamp: rangeTimestamp,
