@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { createInProcessBus, type AppendedRecord, type BusRecord, type EventLog } from '@iocbus/bus';
 import { fromKafkaRecord, parseCloudEvent } from '@iocbus/events';
@@ -92,6 +93,51 @@ test('a batch answers per event: accepted, rejected with every problem at its pa
   );
   const ids = (await onTopic()).map((e) => e.id).sort();
   assert.deepEqual(ids, [first.id, good.id].sort());
+});
+
+test('a batch body is read as it arrives: a slow, finely chunked body is parsed whole; bad bodies are answered as before', async (t) => {
+  const { gateway, send, onTopic } = await setup(t);
+  const { httpPort } = await gateway.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
+  // Non-ASCII text so that some chunk boundaries fall inside a multi-byte character.
+  const events = Array.from({ length: 40 }, (_, i) => sampleEvent({}, { procedureCode: `thủ-tục-${i}` }));
+  const bytes = Buffer.from(JSON.stringify(events, null, 1));
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: httpPort, method: 'POST', path: '/v1/events:batch', headers: { 'content-type': BATCH, 'content-length': bytes.length, authorization: `Bearer ${keys.agency}` } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    let at = 0;
+    const pump = (): void => {
+      if (at >= bytes.length) return void req.end();
+      req.write(bytes.subarray(at, (at += 997)));
+      setImmediate(pump);
+    };
+    pump();
+  });
+  assert.equal(answer.status, 202, answer.body);
+  assert.equal(JSON.parse(answer.body).accepted, 40);
+  assert.deepEqual((await onTopic()).map((e) => e.data.procedureCode).sort(), events.map((e) => (e.data as { procedureCode: string }).procedureCode).sort());
+
+  const broken = '[{"specversion": "1.0"}, {"id": ';
+  const malformed = await send('/v1/events:batch', broken);
+  assert.equal(malformed.statusCode, 400);
+  let reason = '';
+  try {
+    JSON.parse(broken);
+  } catch (err) {
+    reason = (err as Error).message;
+  }
+  assert.equal(malformed.json().error.code, 'IOC_GATEWAY_MALFORMED_JSON');
+  assert.equal(malformed.json().error.message, `the body is not valid JSON: ${reason}`, 'JSON.parse’s own words, as for a single event');
+  const oversize = await send('/v1/events:batch', [{ ...sampleEvent(), padding: 'x'.repeat(64 * 1024) }]);
+  assert.equal(oversize.statusCode, 413);
+  assert.equal(oversize.json().error.code, 'IOC_GATEWAY_BODY_TOO_LARGE');
+  const notArray = await send('/v1/events:batch', sampleEvent());
+  assert.equal(notArray.json().error.code, 'IOC_GATEWAY_INVALID_BATCH');
 });
 
 test('a resent event is reported duplicate and not written again', async (t) => {

@@ -5,6 +5,8 @@ import { bearerToken, type Principal } from './api-keys.js';
 import { admit, admitAny, authenticate, refuseWhenClosing, type GatewayCore } from './core.js';
 import { errorBody, GatewayError, toGatewayError } from './errors.js';
 import { idAndSource, type Candidate, type EventResult, type IngestOutcome } from './ingest.js';
+import { parseJsonChunks } from './json-array.js';
+import { readChunks } from './raw-body.js';
 
 const STRUCTURED = 'application/cloudevents+json';
 const BATCH = 'application/cloudevents-batch+json';
@@ -44,13 +46,17 @@ function mediaType(request: FastifyRequest): string {
   return (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
+function malformed(err: unknown): GatewayError {
+  return new GatewayError('IOC_GATEWAY_MALFORMED_JSON', `the body is not valid JSON: ${(err as Error).message}`, {
+    problems: [{ path: '$', message: `event: not valid JSON (${(err as Error).message})` }],
+  });
+}
+
 function parseJson(body: string): unknown {
   try {
     return JSON.parse(body);
   } catch (err) {
-    throw new GatewayError('IOC_GATEWAY_MALFORMED_JSON', `the body is not valid JSON: ${(err as Error).message}`, {
-      problems: [{ path: '$', message: `event: not valid JSON (${(err as Error).message})` }],
-    });
+    throw malformed(err);
   }
 }
 
@@ -95,12 +101,29 @@ export function buildHttpApp(core: GatewayCore): FastifyInstance {
   });
   app.decorateRequest('principal', null);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser([STRUCTURED, BATCH, BINARY_DATA], { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser([STRUCTURED, BINARY_DATA], { parseAs: 'string' }, (_req, body, done) => {
     try {
       done(null, parseJson(body as string));
     } catch (err) {
       done(err as Error);
     }
+  });
+  // A batch (up to ~1 MB) is parsed event by event from the chunks as received (json-array.ts).
+  app.addContentTypeParser(BATCH, (request, payload, done) => {
+    readChunks(payload, request.headers['content-length'], core.config.http.bodyLimitBytes, (err, chunks) => {
+      if (err !== null) {
+        done(err);
+        return;
+      }
+      let body: unknown;
+      try {
+        body = parseJsonChunks(chunks as Buffer[]);
+      } catch (parseError) {
+        done(malformed(parseError));
+        return;
+      }
+      done(null, body);
+    });
   });
 
   const ingestRoute = { onRequest: guard, config: { ingest: true } };
