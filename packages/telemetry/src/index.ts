@@ -1,4 +1,4 @@
-export { createLogger, REDACTED_PATHS, type Logger, type LoggerFactoryOptions } from './logger.js';
+export { createLogger, levelFunctions, REDACTED_PATHS, type Logger, type LoggerFactoryOptions, type StructuredLogFn } from './logger.js';
 export {
   BATCH_SIZE_BUCKETS,
   createRegistry,

@@ -50,3 +50,19 @@ export function createLogger(options: LoggerFactoryOptions): Logger {
   };
   return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
 }
+
+/** `(obj, msg)`: the one call shape libraries below the services (the bus) are given, so they import no pino. */
+export type StructuredLogFn = (obj: Record<string, unknown>, msg: string) => void;
+
+/**
+ * A logger's four levels as plain functions bound to it, for ports that take `{ debug, info, warn, error }`
+ * (the bus's BusLogger): pino's methods need their `this`, and its overloaded signatures are wider than the port's.
+ */
+export function levelFunctions(log: Logger): { debug: StructuredLogFn; info: StructuredLogFn; warn: StructuredLogFn; error: StructuredLogFn } {
+  return {
+    debug: (obj, msg) => log.debug(obj, msg),
+    info: (obj, msg) => log.info(obj, msg),
+    warn: (obj, msg) => log.warn(obj, msg),
+    error: (obj, msg) => log.error(obj, msg),
+  };
+}

@@ -6,22 +6,13 @@
  *   KAFKA_BROKERS=127.0.0.1:9092 node --import tsx services/aggregator/src/main.ts
  */
 import type { AddressInfo } from 'node:net';
-import { createKafkaBus, type BusLogger } from '@iocbus/bus';
+import { createKafkaBus } from '@iocbus/bus';
 import { loadCatalogFile, loadSampleCatalog } from '@iocbus/catalog/file';
 import { loadOrExit } from '@iocbus/config';
-import { createLogger, createRegistry, type Logger } from '@iocbus/telemetry';
+import { createLogger, createRegistry, levelFunctions } from '@iocbus/telemetry';
 import { createAggregator, type AggregatorHooks } from './aggregator.js';
 import { ConfigError, loadConfig, type AggregatorConfig } from './config.js';
 import { buildHttpApp } from './http.js';
-
-function busLogger(log: Logger): BusLogger {
-  return {
-    debug: (obj, msg) => log.debug(obj, msg),
-    info: (obj, msg) => log.info(obj, msg),
-    warn: (obj, msg) => log.warn(obj, msg),
-    error: (obj, msg) => log.error(obj, msg),
-  };
-}
 
 /** Fault injection for kill -9 tests: announce the point on stderr, then never continue. */
 function faultHooks(cfg: AggregatorConfig['faults']): AggregatorHooks {
@@ -46,7 +37,7 @@ async function main(): Promise<void> {
   const bus = createKafkaBus({
     brokers: config.kafka.brokers,
     clientId: config.kafka.clientId,
-    logger: busLogger(logger.child({ component: 'kafka' })),
+    logger: levelFunctions(logger.child({ component: 'kafka' })),
     clientLogLevel: 'warn',
     replicationFactor: config.kafka.replicationFactor,
     consumer: {

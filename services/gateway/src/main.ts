@@ -4,20 +4,11 @@
  *
  *   KAFKA_BROKERS=127.0.0.1:9092 IOCBUS_GATEWAY__AUTH__KEYS_FILE=keys.json node --import tsx services/gateway/src/main.ts
  */
-import { createKafkaBus, type BusLogger } from '@iocbus/bus';
+import { createKafkaBus } from '@iocbus/bus';
 import { loadOrExit } from '@iocbus/config';
-import { createLogger, createRegistry, type Logger } from '@iocbus/telemetry';
+import { createLogger, createRegistry, levelFunctions } from '@iocbus/telemetry';
 import { createGateway } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-
-function busLogger(log: Logger): BusLogger {
-  return {
-    debug: (obj, msg) => log.debug(obj, msg),
-    info: (obj, msg) => log.info(obj, msg),
-    warn: (obj, msg) => log.warn(obj, msg),
-    error: (obj, msg) => log.error(obj, msg),
-  };
-}
 
 async function main(): Promise<void> {
   const { config, apiKeys, grpcTls } = loadOrExit(loadConfig, ConfigError);
@@ -27,7 +18,7 @@ async function main(): Promise<void> {
   const bus = createKafkaBus({
     brokers: config.kafka.brokers,
     clientId: config.kafka.clientId,
-    logger: busLogger(logger.child({ component: 'kafka' })),
+    logger: levelFunctions(logger.child({ component: 'kafka' })),
     clientLogLevel: 'warn',
   });
   const topic = config.kafka.topic;

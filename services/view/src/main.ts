@@ -6,22 +6,13 @@
  *   KAFKA_BROKERS=127.0.0.1:9092 IOCBUS_VIEW__CATALOG__FILE=catalog.json node --import tsx services/view/src/main.ts
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createKafkaBus, type BusLogger } from '@iocbus/bus';
+import { createKafkaBus } from '@iocbus/bus';
 import type { Catalog } from '@iocbus/catalog';
 import { loadCatalogFile, loadSampleCatalog } from '@iocbus/catalog/file';
 import { loadOrExit } from '@iocbus/config';
-import { createLogger, createRegistry, type Logger } from '@iocbus/telemetry';
+import { createLogger, createRegistry, levelFunctions } from '@iocbus/telemetry';
 import { ConfigError, loadConfig } from './config.js';
 import { createView } from './view.js';
-
-function busLogger(log: Logger): BusLogger {
-  return {
-    debug: (obj, msg) => log.debug(obj, msg),
-    info: (obj, msg) => log.info(obj, msg),
-    warn: (obj, msg) => log.warn(obj, msg),
-    error: (obj, msg) => log.error(obj, msg),
-  };
-}
 
 async function main(): Promise<void> {
   const config = loadOrExit(loadConfig, ConfigError);
@@ -38,7 +29,7 @@ async function main(): Promise<void> {
   const bus = createKafkaBus({
     brokers: config.kafka.brokers ?? [],
     clientId: config.kafka.clientId,
-    logger: busLogger(logger.child({ component: 'kafka' })),
+    logger: levelFunctions(logger.child({ component: 'kafka' })),
     clientLogLevel: 'warn',
   });
   const view = createView({ config, source: bus.source, catalog, logger, registry: createRegistry() });

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { createInProcessBus, createKafkaBus, type Bus, type BusLogger } from '@iocbus/bus';
+import { createInProcessBus, createKafkaBus, type Bus } from '@iocbus/bus';
 import type { Catalog } from '@iocbus/catalog';
 import {
   configInputFromEnv as aggregatorInput,
@@ -25,7 +25,7 @@ import {
   type GatewayConfig,
 } from '@iocbus/gateway';
 import { configInputFromEnv as viewInput, createView, resolveConfig as resolveViewConfig, type View } from '@iocbus/view';
-import { createLogger, createRegistry, type Logger } from '@iocbus/telemetry';
+import { createLogger, createRegistry, levelFunctions, type Logger } from '@iocbus/telemetry';
 import { provinceMinutes } from '../wall/minutes.js';
 import { mergeSources, registerWallRoutes } from '../wall/routes.js';
 
@@ -63,15 +63,6 @@ export interface Embedded {
   close(): Promise<void>;
 }
 
-function busLogger(log: Logger): BusLogger {
-  return {
-    debug: (obj, msg) => log.debug(obj, msg),
-    info: (obj, msg) => log.info(obj, msg),
-    warn: (obj, msg) => log.warn(obj, msg),
-    error: (obj, msg) => log.error(obj, msg),
-  };
-}
-
 const readText = (f: string): string => readFileSync(f, 'utf8');
 const EMBEDDED_BROKERS = ['in-process:0'];
 
@@ -100,7 +91,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const bus: Bus =
     mode === 'in-process'
       ? createInProcessBus()
-      : createKafkaBus({ brokers: [...brokers], clientId: 'iocbus-start', logger: busLogger(logger.child({ component: 'kafka' })), clientLogLevel: 'warn' });
+      : createKafkaBus({ brokers: [...brokers], clientId: 'iocbus-start', logger: levelFunctions(logger.child({ component: 'kafka' })), clientLogLevel: 'warn' });
 
   const kafkaEnv = { ...env, KAFKA_BROKERS: brokers.join(',') };
   const aggProblems: string[] = [];
