@@ -3,10 +3,13 @@ import { BusError, BusErrorCode, closedError } from '../errors.js';
 import type { ConsumedRecord, PartitionOffsets } from '../ports.js';
 import { Connection } from './connection.js';
 import { mapKafkaError } from './errors.js';
-import { Batch, createCluster, READ_COMMITTED, type InternalCluster } from './internals.js';
+import type { FetchedPartition, PartitionFetch } from './fetch-protocol.js';
+import { fetchOnce } from './fetcher.js';
+import { createCluster, kafkaProtocolError, type InternalCluster } from './internals.js';
 import type { ResolvedOptions } from './options.js';
 import { retrying } from './retry.js';
-import { toConsumed } from './records.js';
+
+const OFFSET_OUT_OF_RANGE = 1;
 
 export interface Fetched {
   partition: number;
@@ -26,6 +29,7 @@ export interface Fetched {
 export class KafkaReader {
   private readonly cluster: InternalCluster;
   private readonly connection: Connection;
+  private rotation = 0;
 
   constructor(
     kafka: Kafka,
@@ -114,6 +118,11 @@ export class KafkaReader {
     return this.connection.close();
   }
 
+  /**
+   * One Fetch of `partitions` (all led by `nodeId`) from `positions`. A partition whose position fell
+   * out of the log (retention) continues at the nearest end of it: the log start, as
+   * auto.offset.reset=earliest would, or the high watermark if the log was cut back.
+   */
   async fetchFrom(
     nodeId: number,
     topic: string,
@@ -121,45 +130,41 @@ export class KafkaReader {
     positions: Map<number, bigint>,
     maxWaitMs: number,
   ): Promise<Fetched[]> {
+    const fetched = await this.fetchPartitions(
+      nodeId,
+      partitions.map((partition) => ({ topic, partition, offset: positions.get(partition)! })),
+      maxWaitMs,
+    );
+    return fetched.map((f) => ({ partition: f.partition, records: f.records, highWatermark: f.highWatermark, next: f.next }));
+  }
+
+  /** The same for partitions of any topics; partition errors other than an offset out of range are thrown. */
+  async fetchPartitions(nodeId: number, wanted: readonly PartitionFetch[], maxWaitMs: number): Promise<FetchedPartition[]> {
     const broker = await this.cluster.findBroker({ nodeId });
-    let response;
-    try {
-      response = await broker.fetch({
-        maxWaitTime: maxWaitMs,
+    // The broker fills the response in request order up to maxBytes: rotate so no partition starves.
+    const shift = this.rotation++ % Math.max(1, wanted.length);
+    const response = await fetchOnce(
+      broker,
+      {
+        maxWaitMs,
         minBytes: 1,
         maxBytes: this.options.consumer.maxBytes,
-        isolationLevel: READ_COMMITTED,
-        topics: [
-          {
-            topic,
-            partitions: partitions.map((partition) => ({
-              partition,
-              fetchOffset: String(positions.get(partition)!),
-              maxBytes: this.options.consumer.maxBytesPerPartition,
-            })),
-          },
-        ],
-      });
-    } catch (err) {
-      const e = err as { name?: string; partition?: number };
-      if (e.name !== 'KafkaJSOffsetOutOfRange' || e.partition === undefined) throw err;
-      const [bounds] = await this.bounds(topic, [e.partition]);
-      positions.set(e.partition, BigInt(bounds!.low));
-      return [];
-    }
-    const out: Fetched[] = [];
-    for (const { partitions: fetched } of response.responses) {
-      for (const data of fetched) {
-        const position = positions.get(data.partition)!;
-        const batch = new Batch(topic, String(position), data);
-        // Raw messages come in offset order; the last one, even if filtered out, is where the next fetch starts.
-        const lastRaw = batch.rawMessages[batch.rawMessages.length - 1];
-        const after = lastRaw === undefined ? position : BigInt(lastRaw.offset) + 1n;
-        const next = after > position ? after : position;
-        const records = batch.messages.map((m) => toConsumed(m, topic, data.partition));
-        out.push({ partition: data.partition, records, highWatermark: data.highWatermark, next });
+        partitionMaxBytes: this.options.consumer.maxBytesPerPartition,
+        partitions: [...wanted.slice(shift), ...wanted.slice(0, shift)],
+      },
+      this.options.requestTimeoutMs,
+    );
+    for (const f of response.partitions) {
+      if (f.errorCode === OFFSET_OUT_OF_RANGE) {
+        const [bounds] = await this.bounds(f.topic, [f.partition]);
+        const low = BigInt(bounds!.low);
+        const high = BigInt(bounds!.high);
+        f.next = f.next < low ? low : f.next > high ? high : f.next;
+      } else if (f.errorCode !== 0) {
+        // NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, …: kafkajs's error, so recover() reloads metadata.
+        throw kafkaProtocolError(f.errorCode);
       }
     }
-    return out;
+    return response.partitions;
   }
 }
