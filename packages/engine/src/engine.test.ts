@@ -75,6 +75,36 @@ test('§2 windows close at end + allowed lateness; a late event updates its own 
   assert.equal(value(v('received', '2025-03')), 3);
 });
 
+test('quarter and year retention keep the months that form them (quarters and years are sums of months)', () => {
+  const DAY = 86_400_000;
+  const months = (e: PartitionEngine): string[] => [...new Set(e.partials().filter((p) => p.window.kind === 'month').map((p) => p.window.label))].sort();
+  const fresh = (retention: { monthMs: number; quarterMs?: number; yearMs?: number }): PartitionEngine => {
+    const e = engineAt('2025-01-10 12:00', { allowedLatenessMs: 0, retention: { dayMs: 0, ...retention } });
+    e.apply(ev.received('D1', '2025-01-10 09:00', { due: '2025-01-20 17:00' }));
+    e.apply(ev.received('D2', '2025-02-10 09:00', { due: '2025-02-20 17:00' }));
+    return e;
+  };
+  // Month retention alone: January goes one day after it ends, so Q1 would lose it.
+  const plain = fresh({ monthMs: DAY });
+  plain.advance(ms('2025-02-03 00:00'));
+  assert.deepEqual(months(plain), ['2025-02']);
+  // quarterMs: Q1 (ends 1 April) stays whole for 30 more days, then its months go.
+  const quarter = fresh({ monthMs: DAY, quarterMs: 30 * DAY });
+  quarter.advance(ms('2025-04-30 12:00'));
+  assert.deepEqual(months(quarter), ['2025-01', '2025-02']);
+  assert.equal(valuesOf(quarter.partials(), '2025-04-30 12:00')('received', '2025-Q1')?.value, 2);
+  quarter.drainChanges();
+  quarter.advance(ms('2025-05-01 00:00'));
+  assert.deepEqual(months(quarter), []);
+  assert.ok(quarter.drainChanges().evicted.some((k) => k.key === 'month:2025-01|province:H21'));
+  // yearMs: 2025's months stay until 2026-01-01 + 10 days.
+  const year = fresh({ monthMs: DAY, quarterMs: 30 * DAY, yearMs: 10 * DAY });
+  year.advance(ms('2026-01-10 23:59'));
+  assert.equal(valuesOf(year.partials(), '2026-01-10 23:59')('received', '2025')?.value, 2);
+  year.advance(ms('2026-01-11 00:00'));
+  assert.deepEqual(months(year), []);
+});
+
 test('§2 rolling_1h sums the per-minute buckets of the last 60 minutes', () => {
   const { v } = run(
     [

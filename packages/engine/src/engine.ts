@@ -37,6 +37,12 @@ export interface RetentionOptions {
   /** How long month windows are kept after they end. Quarters and years are sums of months, so the default,
    * 2 years, keeps last year complete all through this year. */
   monthMs?: number;
+  /** How long a quarter stays complete after it ends: its months are kept at least until then. Default:
+   * no such floor (monthMs alone decides). */
+  quarterMs?: number;
+  /** How long a year stays complete after it ends: its months are kept at least until then. Default: no
+   * such floor. */
+  yearMs?: number;
   /** An ended dossier is forgotten this long after its endAt (later events about it are then ignored). */
   endedDossierMs?: number;
   /** A dossier never received is forgotten this long after its latest event. */
@@ -231,8 +237,9 @@ class Engine implements PartitionEngine, LifecycleHost {
       Math.ceil((r.minuteMs ?? 2 * HOUR_MS) / 1000),
       Math.ceil((r.dayMs ?? 35 * DAY_MS) / 1000),
       Math.ceil((r.monthMs ?? 731 * DAY_MS) / 1000),
-      0,
-      0,
+      // Absent: quarters and years hold their months no longer than monthMs does.
+      r.quarterMs === undefined ? -Infinity : Math.ceil(r.quarterMs / 1000),
+      r.yearMs === undefined ? -Infinity : Math.ceil(r.yearMs / 1000),
     ];
     this.endedRetentionSec = Math.ceil((r.endedDossierMs ?? 60 * DAY_MS) / 1000);
     this.orphanRetentionSec = Math.ceil((r.orphanDossierMs ?? 60 * DAY_MS) / 1000);

@@ -30,6 +30,8 @@ export class WindowInst {
     readonly index: number,
     readonly startSec: number,
     readonly endSec: number,
+    /** Evicted once the clock reaches this (Accumulator.keepUntil); fixed by the retention settings. */
+    readonly keepUntilSec: number,
   ) {}
 
   get(scope: number): Cell | undefined {
@@ -85,7 +87,12 @@ export class Cell {
 
 export interface WindowTiming {
   allowedLatenessSec: number;
-  /** Seconds after a window's end during which it is kept, per kind (minute, day, month, quarter, year). */
+  /**
+   * Seconds after a window's end during which it is kept, per kind (minute, day, month, quarter, year).
+   * Quarters and years are not held (they are sums of months): their retention keeps the months that form
+   * them, so a month lives until the latest of its own, its quarter's and its year's end plus retention
+   * (-Infinity for quarter or year: not set).
+   */
   retentionSec: readonly [number, number, number, number, number];
 }
 
@@ -107,7 +114,7 @@ export class Accumulator {
   private slabUsed = 0;
   private freeOffs: number[] = [];
   readonly byKind: Map<number, WindowInst>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
-  readonly now = new WindowInst(WK.Now, 0, 0, 0);
+  readonly now = new WindowInst(WK.Now, 0, 0, 0, Infinity);
   dirty: Cell[] = [];
   evicted: EvictedKey[] = [];
   /** Facts dropped because their window was already evicted (too late even for retention). */
@@ -133,20 +140,30 @@ export class Accumulator {
     this.combos = combos;
   }
 
-  /** Keep-until time of a window: end + max(allowed lateness, retention) (minute: retention only). */
-  private keepUntil(kind: WK, endSec: number): number {
-    const r = (this.timing.retentionSec as readonly number[])[kind] as number;
-    return kind === WK.Minute ? endSec + r : endSec + Math.max(this.timing.allowedLatenessSec, r);
+  /**
+   * Keep-until time of a window: end + max(allowed lateness, retention) (minute: retention only; month: also
+   * its quarter's and year's end + their retention, as quarters and years are read from the months).
+   */
+  keepUntil(kind: WK, index: number): number {
+    const r = this.timing.retentionSec;
+    const end = windowEnd(kind, index);
+    if (kind === WK.Minute) return end + r[WK.Minute];
+    let keep = end + Math.max(this.timing.allowedLatenessSec, (r as readonly number[])[kind] as number);
+    if (kind === WK.Month) {
+      const y = Math.floor(index / 12);
+      keep = Math.max(keep, windowEnd(WK.Quarter, y * 4 + Math.floor((index % 12) / 3)) + r[WK.Quarter], windowEnd(WK.Year, y) + r[WK.Year]);
+    }
+    return keep;
   }
 
   getWindow(kind: WK, index: number): WindowInst | null {
     const map = this.byKind[kind] as Map<number, WindowInst>;
     let w = map.get(index);
     if (w !== undefined) return w;
-    const end = windowEnd(kind, index);
-    if (this.keepUntil(kind, end) <= this.nowSec) return null;
-    w = new WindowInst(kind, index, windowStart(kind, index), end);
-    if (kind !== WK.Minute && this.nowSec >= end + this.timing.allowedLatenessSec) w.closed = true;
+    const keep = this.keepUntil(kind, index);
+    if (keep <= this.nowSec) return null;
+    w = new WindowInst(kind, index, windowStart(kind, index), windowEnd(kind, index), keep);
+    if (kind !== WK.Minute && this.nowSec >= w.endSec + this.timing.allowedLatenessSec) w.closed = true;
     map.set(index, w);
     return w;
   }
@@ -288,7 +305,7 @@ export class Accumulator {
     for (let kind = 0; kind < 5; kind++) {
       const map = this.byKind[kind] as Map<number, WindowInst>;
       for (const w of map.values()) {
-        if (this.keepUntil(kind, w.endSec) <= nowSec) {
+        if (w.keepUntilSec <= nowSec) {
           w.evicted = true;
           evictedAny = true;
           map.delete(w.index);
@@ -339,7 +356,7 @@ export class Accumulator {
   }
 
   restoreWindow(kind: WK, index: number, closed: boolean): WindowInst {
-    const w = kind === WK.Now ? this.now : new WindowInst(kind, index, windowStart(kind, index), windowEnd(kind, index));
+    const w = kind === WK.Now ? this.now : new WindowInst(kind, index, windowStart(kind, index), windowEnd(kind, index), this.keepUntil(kind, index));
     w.closed = closed;
     if (kind !== WK.Now) (this.byKind[kind] as Map<number, WindowInst>).set(index, w);
     return w;
