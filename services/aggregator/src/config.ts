@@ -27,8 +27,12 @@ export const aggregatorConfigSchema = z.object({
       groupId: z.string().min(1).default('iocbus-aggregator'),
       sessionTimeoutMs: int(1000).default(30_000),
       heartbeatIntervalMs: int(100).default(3000),
-      /** Longest a fetch waits on the broker: bounds idle latency. */
-      maxWaitTimeMs: int(1).default(100),
+      /**
+       * Longest a fetch waits on the broker when nothing arrives. It does not delay events: a fetch returns as
+       * soon as one lands (measured on the group consumer: append → batch p50 3–4 ms at 100 and at 500 ms); it
+       * only sets how often an idle aggregator polls.
+       */
+      maxWaitTimeMs: int(1).default(500),
       /** Fetch size per partition; kafkajs spends more CPU per record on larger responses (measured: 4 MiB costs ~2.5× 1 MiB). */
       maxBytesPerPartition: int(1024).default(1024 * 1024),
       /** Replication factor for topics the aggregator creates; -1 = the broker's default. */
@@ -54,8 +58,14 @@ export const aggregatorConfigSchema = z.object({
     .prefault({}),
   publish: z
     .object({
-      /** How often changed partials (and progress) go out; this drives end-to-end latency. */
-      intervalMs: int(10, 60_000).default(200),
+      /**
+       * Least time between two publications. A batch is published at once when the last publication is older
+       * than this, else when it is this old: under steady load a change waits at most this long (and changes in
+       * between coalesce into one record per partial); the biggest term of end-to-end latency we control.
+       */
+      intervalMs: int(10, 60_000).default(100),
+      /** Without new batches, a publication this often: what time alone changes (windows closing, retention). */
+      idleIntervalMs: int(10, 60_000).default(1000),
       /** A progress record goes out at least this often even when nothing changed (heartbeat for the wall screen). */
       heartbeatMs: int(100).default(5000),
       /** Records per append call to the partials topic. */
