@@ -10,10 +10,8 @@ import kafkajs from 'kafkajs';
 import { loadSampleCatalog } from '@iocbus/catalog/file';
 import { decodePartialRecord, parsePartialRecordKey } from '@iocbus/engine';
 import { toKafkaRecord } from '@iocbus/events';
-import { createLogger, createRegistry } from '@iocbus/telemetry';
 import { kcatConsume, startKafka, uniqueName, waitFor } from '@iocbus/testing';
-import { createAggregator } from '../../services/aggregator/src/aggregator.js';
-import { testConfig } from '../../services/aggregator/src/test-support.js';
+import { testAggregator, testConfig } from '../../services/aggregator/src/test-support.js';
 import { vnTime, workload } from '../../services/aggregator/src/workload.js';
 
 const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
@@ -27,17 +25,7 @@ test('kcat reads the partials topic: compacted, keys and values in the record fo
   const config = testConfig(uniqueName('agg-topic'), kafka.brokers, { engine: { retention: { minuteMs: 60_000 } } });
   const start = Date.now();
   let at = start;
-  const aggregator = createAggregator({
-    config,
-    log: bus.log,
-    source: bus.source,
-    admin: bus.admin,
-    catalog,
-    logger: createLogger({ service: 'aggregator', level: 'silent' }),
-    registry: createRegistry({ defaultMetrics: false }),
-    clock: () => at,
-  });
-  t.after(() => aggregator.stop());
+  const aggregator = testAggregator(t, { config, bus, catalog, clock: () => at });
   await aggregator.start();
 
   const events = workload(50, { catalog, nowMs: start, seed: 12 }).map((e) =>

@@ -8,14 +8,13 @@ import { test, type TestContext } from 'node:test';
 import { createInProcessBus, InProcessBroker, type InProcessBus } from '@iocbus/bus';
 import { loadSampleCatalog } from '@iocbus/catalog/file';
 import { decodePartialRecord } from '@iocbus/engine';
-import { toKafkaRecord } from '@iocbus/events';
-import { createLogger, createRegistry } from '@iocbus/telemetry';
+import { toKafkaRecord, type DossierEvent } from '@iocbus/events';
 import { waitFor } from '@iocbus/testing';
-import { createAggregator, type Aggregator, type AggregatorHooks } from './aggregator.js';
+import type { Aggregator, AggregatorHooks } from './aggregator.js';
 import { decodeCheckpoint } from './checkpoint.js';
 import type { AggregatorConfig } from './config.js';
 import { DLQ_HEADER } from './dead-letter.js';
-import { canonicalValues, eventRecords, readPartials, referencePartials, testConfig } from './test-support.js';
+import { canonicalValues, currentValue, eventRecords, readPartials, referencePartials, testAggregator, testConfig } from './test-support.js';
 import { vnTime, workload } from './workload.js';
 
 const catalog = await loadSampleCatalog();
@@ -23,19 +22,7 @@ const NOW = Date.now();
 const clock = () => NOW;
 
 function start(t: TestContext, bus: InProcessBus, config: AggregatorConfig, hooks: AggregatorHooks = {}): Aggregator {
-  const aggregator = createAggregator({
-    config,
-    log: bus.log,
-    source: bus.source,
-    admin: bus.admin,
-    catalog,
-    logger: createLogger({ service: 'aggregator', level: 'silent' }),
-    registry: createRegistry({ defaultMetrics: false }),
-    clock,
-    hooks,
-  });
-  t.after(() => aggregator.stop());
-  return aggregator;
+  return testAggregator(t, { config, bus, catalog, clock, hooks });
 }
 
 async function settled(bus: InProcessBus, config: AggregatorConfig, expected: string[]): Promise<void> {
@@ -163,17 +150,7 @@ test('a window that passes retention is published as removed, and a reader drops
   const bus = createInProcessBus();
   const config = testConfig('agg-e', undefined, { engine: { retention: { minuteMs: 60_000 } } });
   let at = NOW;
-  const aggregator = createAggregator({
-    config,
-    log: bus.log,
-    source: bus.source,
-    admin: bus.admin,
-    catalog,
-    logger: createLogger({ service: 'aggregator', level: 'silent' }),
-    registry: createRegistry({ defaultMetrics: false }),
-    clock: () => at,
-  });
-  t.after(() => aggregator.stop());
+  const aggregator = testAggregator(t, { config, bus, catalog, clock: () => at });
   await aggregator.start();
   const [received] = workload(40, { catalog, nowMs: NOW, seed: 8 }).filter((e) => e.type.endsWith('.received'));
   // Received a minute ago: it lands in a rolling_1h minute bucket as well as the calendar windows.
@@ -211,4 +188,30 @@ test('a partition replaying its backlog publishes nothing until it reached the e
   const partialRecords = records.filter((r) => !r.key.endsWith('/~progress'));
   assert.ok(partialRecords.length > 100);
   for (const r of partialRecords) assert.deepEqual(r.value, last.get(r.key), `${r.key} was published before the replay finished`);
+});
+
+test('a batch after a quiet spell is published at once; one soon after waits out publish.intervalMs', async (t) => {
+  const bus = createInProcessBus();
+  const config = testConfig('agg-g', undefined, { publish: { intervalMs: 5000, idleIntervalMs: 60_000, heartbeatMs: 60_000 } });
+  const aggregator = start(t, bus, config);
+  await aggregator.start();
+  await waitFor(() => aggregator.status().ready && aggregator.status().partitions.length === 4, { message: 'partitions assigned' });
+  const today = (e: DossierEvent): DossierEvent => ({ ...e, data: { ...e.data, occurredAt: vnTime(NOW - 60_000), receivedAt: vnTime(NOW - 60_000) } }) as DossierEvent;
+  const [a, b] = workload(40, { catalog, nowMs: NOW, seed: 9 })
+    .filter((e) => e.type.endsWith('.received'))
+    .map(today);
+  const receivedToday = async () => currentValue((await readPartials(bus.source, config.topics.partials)).partials, NOW, 'received', 'day') ?? 0;
+
+  const appendedA = Date.now();
+  await bus.log.append(config.topics.events, eventRecords([a!]));
+  await waitFor(async () => (await receivedToday()) === 1, { timeoutMs: 30_000, intervalMs: 10, message: 'the first event published' });
+  // A timer-driven publisher would wait for its next 5 s tick; this one publishes the batch as it is applied.
+  assert.ok(Date.now() - appendedA < 2500, `first batch published after ${Date.now() - appendedA} ms`);
+
+  const appendedB = Date.now();
+  await bus.log.append(config.topics.events, eventRecords([b!]));
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(await receivedToday(), 1, 'a second publication within publish.intervalMs of the first');
+  await waitFor(async () => (await receivedToday()) === 2, { timeoutMs: 30_000, intervalMs: 20, message: 'the second event published' });
+  assert.ok(Date.now() - appendedB >= 3000, `second batch published ${Date.now() - appendedB} ms after it was appended`);
 });

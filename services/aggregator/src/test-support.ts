@@ -3,7 +3,7 @@
  * test/aggregator/) and the pipeline benchmark: config, what the partials topic says once merged (as a
  * view would), and the crash-free reference computed by one engine over the same events.
  */
-import type { BusRecord, PartitionedSource } from '@iocbus/bus';
+import type { BusRecord, EventLog, PartitionedSource, TopicAdmin } from '@iocbus/bus';
 import type { Catalog } from '@iocbus/catalog';
 import {
   createPartitionEngine,
@@ -14,6 +14,8 @@ import {
   type PartitionProgress,
 } from '@iocbus/engine';
 import { toKafkaRecord, type DossierEvent } from '@iocbus/events';
+import { createLogger, createRegistry } from '@iocbus/telemetry';
+import { createAggregator, type Aggregator, type AggregatorHooks } from './aggregator.js';
 import { aggregatorConfigSchema, type AggregatorConfig, type AggregatorConfigInput } from './config.js';
 
 /** Config for tests: short timings and unique topics under `prefix`. */
@@ -35,6 +37,32 @@ export function testConfig(prefix: string, brokers: string[] = ['127.0.0.1:9'], 
     checkpoint: section('checkpoint', { intervalMs: 300, heartbeatEveryRecords: 500 }),
     log: section('log', { level: 'silent' }),
   });
+}
+
+export interface TestAggregatorOptions {
+  config: AggregatorConfig;
+  /** Any bus: the in-process one or Kafka. */
+  bus: { log: EventLog; source: PartitionedSource; admin: TopicAdmin };
+  catalog: Catalog;
+  clock?: () => number;
+  hooks?: AggregatorHooks;
+}
+
+/** An aggregator as the tests run one in-process: silent logger, a registry of its own, stopped when the test ends. */
+export function testAggregator(t: { after(fn: () => unknown): void }, options: TestAggregatorOptions): Aggregator {
+  const aggregator = createAggregator({
+    config: options.config,
+    log: options.bus.log,
+    source: options.bus.source,
+    admin: options.bus.admin,
+    catalog: options.catalog,
+    logger: createLogger({ service: 'aggregator', level: 'silent' }),
+    registry: createRegistry({ defaultMetrics: false }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+  });
+  t.after(() => aggregator.stop());
+  return aggregator;
 }
 
 export function eventRecords(events: readonly DossierEvent[]): BusRecord[] {
