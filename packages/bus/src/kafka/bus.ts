@@ -34,7 +34,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const kafka = createKafkaClient(settings);
   const log = createKafkaEventLog(kafka, settings, logger);
   const admin = createKafkaTopicAdmin(kafka, settings);
-  // For metadata and offsets; every scan and tail fetches through a reader of its own.
+  // For metadata and offsets; every scan, tail and group member fetches through a reader of its own.
   const reader = new KafkaReader(kafka, settings);
   const fetchers = new Set<KafkaReader>();
   const ownReader = (): KafkaReader => {
@@ -72,10 +72,20 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const source: PartitionedSource = {
     async joinGroup(groupOptions): Promise<GroupConsumer> {
       if (closed) throw closedError('Kafka source');
-      const consumer = new KafkaGroupConsumer(kafka, adminAccess, reader, groupOptions, settings, logger);
-      await consumer.start();
+      // Its own reader: it fetches its partitions through it (see KafkaReader).
+      const own = ownReader();
+      const consumer = new KafkaGroupConsumer(kafka, adminAccess, own, groupOptions, settings, logger);
+      try {
+        await consumer.start();
+      } catch (err) {
+        await release(own);
+        throw err;
+      }
       consumers.add(consumer);
-      void consumer.closed.then(() => consumers.delete(consumer));
+      void consumer.closed.then(() => {
+        consumers.delete(consumer);
+        fetchers.delete(own);
+      });
       return consumer;
     },
     scanToEnd: scan,

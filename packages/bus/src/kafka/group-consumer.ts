@@ -1,5 +1,5 @@
 import type { IocError } from '@iocbus/errors';
-import type { Admin, Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Admin, Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent, Kafka } from 'kafkajs';
 import { BusError, BusErrorCode, closedError, handlerFailed } from '../errors.js';
 import { MemberLifecycle } from '../group-lifecycle.js';
 import type { BusLogger } from '../logger.js';
@@ -11,24 +11,28 @@ import type {
   PartitionBatch,
   TopicPartition,
 } from '../ports.js';
-import { deferred, keyOf, parseOffset, SerialQueue } from '../util.js';
+import { deferred, keyOf, parseOffset, SerialQueue, type Deferred } from '../util.js';
 import { mapKafkaError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { KafkaReader } from './reader.js';
-import { toConsumed } from './records.js';
+import type { FetchedPartition } from './fetch-protocol.js';
+import { roundRobinWithJoinHooks, type InternalConsumerGroup } from './internals.js';
+import { PartitionFetcher } from './partition-fetcher.js';
 import { retrying } from './retry.js';
 
 const REBALANCE_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 /**
- * A kafkajs group member that never commits on its own and lets the caller choose each new
- * partition's start. kafkajs has no rebalance listener, so:
- *  - GROUP_JOIN (emitted synchronously after SyncGroup, before the first fetch of the generation)
- *    pauses the newly assigned partitions and re-seeks the retained ones (kafkajs forgets their
- *    positions with each generation); onAssigned then runs, and each partition is sought to the
- *    chosen start and resumed;
+ * A group member that never commits on its own, lets the caller choose each new partition's start,
+ * and fetches its partitions itself (PartitionFetcher: the bus's own Fetch and record decoding).
+ * kafkajs keeps the membership (join, sync, heartbeats, commits) but fetches nothing: every
+ * subscribed topic stays paused in it. kafkajs has no rebalance listener, so:
+ *  - GROUP_JOIN (emitted synchronously after SyncGroup) records the assignment; partitions kept
+ *    continue where this member's fetcher got to; new ones are announced (onAssigned) and then
+ *    fetched from the chosen start;
  *  - revocation is the difference between consecutive assignments; a changed member id or a
  *    crash means the membership was lost;
+ *  - a (re)join waits for the batch being handled, as a poll loop would (internals.ts hooks it);
  *  - a heartbeat that meets a rebalance makes the batches in flight stale.
  */
 export class KafkaGroupConsumer implements GroupConsumer {
@@ -39,6 +43,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private readonly closedSignal = deferred<IocError | undefined>();
   private memberId: string | null = null;
   private inFlight: Promise<void> | null = null;
+  private readonly fetcher: PartitionFetcher;
+  /** kafkajs's group state, known from its first join on; its heartbeat is the member's. */
+  private group: InternalConsumerGroup | null = null;
+  /** Set while kafkajs (re)joins: no batch starts until it is done. */
+  private joining: Deferred<void> | null = null;
   private stopping = false;
   private stopped: Promise<void> | null = null;
   private left = false;
@@ -59,10 +68,12 @@ export class KafkaGroupConsumer implements GroupConsumer {
       sessionTimeout: c.sessionTimeoutMs,
       rebalanceTimeout: c.rebalanceTimeoutMs,
       heartbeatInterval: c.heartbeatIntervalMs,
+      // kafkajs fetches nothing (all paused): this only paces its heartbeat loop.
       maxWaitTimeInMs: c.maxWaitTimeMs,
-      maxBytesPerPartition: c.maxBytesPerPartition,
-      maxBytes: c.maxBytes,
       allowAutoTopicCreation: false,
+      partitionAssigners: [
+        roundRobinWithJoinHooks({ beforeJoin: (group) => this.beforeJoin(group), afterJoin: () => this.afterJoin() }) as never,
+      ],
       retry: {
         retries: settings.retry.retries,
         initialRetryTime: settings.retry.initialRetryTimeMs,
@@ -76,6 +87,13 @@ export class KafkaGroupConsumer implements GroupConsumer {
       { describe: (partitions) => this.describe(partitions), activate: (tp, offset) => this.activate(tp, offset) },
       options.noCommittedOffset ?? 'earliest',
       log,
+    );
+    this.fetcher = new PartitionFetcher(
+      reader,
+      settings,
+      log,
+      (fetched) => this.deliver(fetched),
+      (error) => this.fail(error),
     );
     const { GROUP_JOIN, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (event: ConsumerGroupJoinEvent) => this.onGroupJoin(event.payload));
@@ -94,8 +112,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 1,
-        eachBatch: (payload) => this.eachBatch(payload),
+        // Never called: every partition stays paused in kafkajs; the fetcher delivers.
+        eachBatch: async () => {},
       });
+      this.fetcher.start();
     } catch (err) {
       await this.consumer.disconnect().catch(() => undefined);
       throw mapKafkaError(err, `join group ${this.groupId}`);
@@ -139,15 +159,17 @@ export class KafkaGroupConsumer implements GroupConsumer {
       { groupId: this.groupId, memberId: payload.memberId, partitions: partitions.length, fresh: fresh.length, lost },
       'group joined',
     );
-    // Before kafkajs's first fetch of this generation: fresh partitions wait for onAssigned,
-    // retained ones continue where this member got to, not at the group's committed offset.
-    for (const [topic, ps] of groupByTopic(fresh)) this.consumer.pause([{ topic, partitions: ps }]);
-    for (const { tp, position } of retained) this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(position) });
+    // Before kafkajs's first fetch of this generation (the pause holds across generations, not restarts).
+    this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+    // Retained partitions continue where the fetcher got to; fresh ones wait for onAssigned.
+    this.fetcher.retainOnly(new Set(retained.map(({ tp }) => keyOf(tp))));
     this.reconcile();
   }
 
   private onCrash(payload: ConsumerCrashEvent['payload']): void {
     this.memberId = null;
+    this.group = null;
+    this.fetcher.retainOnly(new Set());
     this.lifecycle.loseAll();
     this.reconcile();
     if (!payload.restart) this.fail(mapKafkaError(payload.error, `consumer of group ${this.groupId}`));
@@ -155,20 +177,34 @@ export class KafkaGroupConsumer implements GroupConsumer {
 
   // --- delivery -------------------------------------------------------------------------------
 
-  private async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    const tp = { topic: batch.topic, partition: batch.partition };
-    // Not announced yet (or no longer): leave the offsets unresolved so nothing is skipped.
-    if (this.stopping || !this.lifecycle.isActive(tp) || payload.isStale() || batch.isEmpty()) return;
+  private async beforeJoin(group: InternalConsumerGroup): Promise<void> {
+    this.group = group;
+    this.joining ??= deferred<void>();
+    if (this.inFlight !== null) await this.inFlight;
+  }
+
+  private afterJoin(): void {
+    this.joining?.resolve();
+    this.joining = null;
+  }
+
+  private async deliver(fetched: FetchedPartition): Promise<void> {
+    while (this.joining !== null) await this.joining.promise;
+    const tp = { topic: fetched.topic, partition: fetched.partition };
+    if (this.stopping) return;
+    // Revoked or lost since it was fetched: stop fetching it until it is announced again.
+    if (!this.lifecycle.isActive(tp)) {
+      this.fetcher.remove(tp);
+      return;
+    }
     const guard = this.lifecycle.guard(tp);
-    const isStale = () => guard.isStale() || payload.isStale() || !payload.isRunning();
     const delivered: PartitionBatch = {
       topic: tp.topic,
       partition: tp.partition,
-      records: batch.messages.map((m) => toConsumed(m, tp.topic, tp.partition)),
-      highWatermark: batch.highWatermark,
-      heartbeat: () => this.heartbeat(payload),
-      isStale,
+      records: fetched.records,
+      highWatermark: fetched.highWatermark,
+      heartbeat: () => this.heartbeat(),
+      isStale: guard.isStale,
     };
     const run = (async () => {
       try {
@@ -177,8 +213,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
         this.fail(handlerFailed('onBatch', err));
         return;
       }
-      const last = batch.lastOffset();
-      if (this.lifecycle.completed(tp, { isStale }, BigInt(last) + 1n)) payload.resolveOffset(last);
+      // Abandoned: fetch nothing more of it until it is announced again.
+      if (!this.lifecycle.completed(tp, guard, fetched.next)) this.fetcher.remove(tp);
     })();
     this.inFlight = run;
     try {
@@ -188,9 +224,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
   }
 
-  private async heartbeat(payload: EachBatchPayload): Promise<void> {
+  private async heartbeat(): Promise<void> {
+    const group = this.group;
+    if (group === null) return;
     try {
-      await payload.heartbeat();
+      await group.heartbeat({ interval: this.settings.consumer.heartbeatIntervalMs });
     } catch (err) {
       const type = (err as { type?: string }).type;
       if (type !== undefined && REBALANCE_TYPES.has(type)) {
@@ -205,7 +243,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
 
   private reconcile(): void {
     void this.lifecycleQueue
-      .run(() => this.lifecycle.reconcile())
+      .run(async () => {
+        // onRevoked never overlaps a batch of the partitions it names (a crash can come mid-batch).
+        if (this.inFlight !== null) await this.inFlight;
+        await this.lifecycle.reconcile();
+      })
       .catch((err: unknown) => this.fail(err instanceof BusError && err.code !== BusErrorCode.HandlerFailed ? err : handlerFailed('partition assignment callback', err)));
   }
 
@@ -248,13 +290,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   private activate(tp: TopicPartition, offset: bigint): void {
-    try {
-      this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(offset) });
-      this.consumer.resume([{ topic: tp.topic, partitions: [tp.partition] }]);
-    } catch (err) {
-      // Only when kafkajs is between a crash and its restart; the restart re-announces everything.
-      this.log.warn({ groupId: this.groupId, partition: keyOf(tp), err }, 'could not resume partition');
-    }
+    this.fetcher.set(tp, offset);
   }
 
   // --- stopping -------------------------------------------------------------------------------
@@ -269,11 +305,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private async shutdown(): Promise<void> {
     this.stopping = true;
     this.lifecycle.stop();
-    try {
-      this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
-    } catch {
-      // Not running (never started, or crashed for good): nothing to pause.
-    }
+    this.joining?.resolve();
+    const fetching = this.fetcher.stop();
     if (this.inFlight !== null) await this.inFlight;
     await this.lifecycleQueue.idle();
     try {
@@ -288,6 +321,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
     } catch (err) {
       this.log.warn({ groupId: this.groupId, err: mapKafkaError(err, 'leave group') }, 'leaving the group failed');
     }
+    await fetching;
+    // The reader is this member's own (bus.ts): nothing else uses its connections.
+    await this.reader.close().catch((err: unknown) => this.log.debug({ err }, 'closing the member reader failed'));
     this.closedSignal.resolve(this.failure);
   }
 }

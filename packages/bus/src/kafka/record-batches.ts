@@ -182,7 +182,6 @@ function decodeRecords(
   const baseTimestamp = Number(buf.readBigInt64BE(at + 27));
   const maxTimestamp = Number(buf.readBigInt64BE(at + 35));
   const records = recordBytes(buf, at, batchEnd, attributes);
-  const exact = Number.isSafeInteger(baseOffset) && Number.isSafeInteger(minOffset);
   const c: Cursor = { pos: 0 };
   for (let i = 0; i < count; i++) {
     const length = readVarint(records, c);
@@ -194,8 +193,9 @@ function decodeRecords(
     const timestampDelta = readVarlong(records, c);
     const offsetDelta = readVarint(records, c);
     let offset: string;
-    if (exact) {
-      const n = baseOffset + offsetDelta;
+    const n = baseOffset + offsetDelta;
+    // Numbers while exact (every real offset); BigInt past 2^53. Below 2^53, n < minOffset is exact too.
+    if (Number.isSafeInteger(n)) {
       if (n < minOffset) {
         c.pos = recordEnd;
         continue;
