@@ -8,6 +8,23 @@ import { Connection } from './connection.js';
 import { mapKafkaError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
+/**
+ * A kafkajs message that carries where the partitioner put it (a field of its own, set in place: a
+ * WeakMap entry per message cost more than encoding the record). A plain object, as the produce
+ * request's fast path requires.
+ */
+interface PlacedMessage extends Message {
+  placedIn: number;
+}
+
+/** Offsets from a partition's base offset: numbers while exact, BigInt beyond 2^53. */
+function offsetsFrom(base: string, count: number): (i: number) => string {
+  const first = Number(base);
+  if (Number.isSafeInteger(first + count)) return (i) => String(first + i);
+  const big = BigInt(base);
+  return (i) => String(big + BigInt(i));
+}
+
 interface ProducerSlot {
   producer: Producer;
   connection: Connection;
@@ -16,7 +33,7 @@ interface ProducerSlot {
 /**
  * Appends through an idempotent producer: acks=all, one request in flight (so retries cannot
  * reorder a partition), topics never auto-created. The partitioner is the bus's own murmur2, the
- * same function the in-process adapter uses, and it remembers where it put each message so every
+ * same function the in-process adapter uses, and it notes on each message where it put it, so every
  * record's offset follows from its partition's base offset.
  *
  * Sends go one at a time, retries included, and a producer that failed a send is replaced. kafkajs
@@ -26,7 +43,6 @@ interface ProducerSlot {
  * appends hit a topic whose partitions were still getting leaders). A new producer id starts clean.
  */
 export function createKafkaEventLog(kafka: Kafka, options: ResolvedOptions, logger: BusLogger): EventLog {
-  const placed = new WeakMap<Message, number>();
   const sends = new SerialQueue();
   let slot: ProducerSlot | null = null;
   let closed = false;
@@ -38,7 +54,7 @@ export function createKafkaEventLog(kafka: Kafka, options: ResolvedOptions, logg
       allowAutoTopicCreation: false,
       createPartitioner: () => ({ partitionMetadata, message }) => {
         const partition = partitionForKey(String(message.key), partitionMetadata.length);
-        placed.set(message, partition);
+        (message as PlacedMessage).placedIn = partition;
         return partition;
       },
     });
@@ -66,22 +82,30 @@ export function createKafkaEventLog(kafka: Kafka, options: ResolvedOptions, logg
     async append(topic: string, records: readonly BusRecord[]): Promise<AppendedRecord[]> {
       if (records.length === 0) return [];
       if (closed) throw closedError('Kafka event log');
-      const now = Date.now();
-      const messages: Message[] = records.map((r) => ({
-        key: r.key,
-        // An empty value goes out as a tombstone (Kafka null), so compaction can drop the key for good.
-        value: r.value.length === 0 ? null : r.value,
-        headers: r.headers,
-        timestamp: String(r.timestamp ?? now),
-      }));
+      const now = String(Date.now());
+      const messages: PlacedMessage[] = new Array(records.length);
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i] as BusRecord;
+        messages[i] = {
+          key: r.key,
+          // An empty value goes out as a tombstone (Kafka null), so compaction can drop the key for good.
+          value: r.value.length === 0 ? null : r.value,
+          headers: r.headers,
+          timestamp: r.timestamp == null ? now : String(r.timestamp),
+          placedIn: -1,
+        };
+      }
       const metadata = await sends.run(() => send(topic, messages));
-      const next = new Map<number, bigint>(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '0')]));
-      return messages.map((m) => {
-        const partition = placed.get(m)!;
-        const offset = next.get(partition)!;
-        next.set(partition, offset + 1n);
-        return { topic, partition, offset: String(offset) };
-      });
+      // Per partition (indexed by its number): its records' offsets from the base offset Kafka reported.
+      const offsetsOf: ((i: number) => string)[] = [];
+      for (const m of metadata) offsetsOf[m.partition] = offsetsFrom(m.baseOffset ?? '0', records.length);
+      const written: number[] = new Array(offsetsOf.length).fill(0);
+      const appended: AppendedRecord[] = new Array(messages.length);
+      for (let i = 0; i < messages.length; i++) {
+        const partition = (messages[i] as PlacedMessage).placedIn;
+        appended[i] = { topic, partition, offset: offsetsOf[partition]!(written[partition]!++) };
+      }
+      return appended;
     },
     async close() {
       closed = true;

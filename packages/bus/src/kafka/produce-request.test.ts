@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
+import { FRAME_ROOM, installFramedPayloads } from './framed-payload.js';
 import { fastProduceRequest, installFastProduceRequest, originalProduceRequest, type ProduceArgs } from './produce-request.js';
 
 const require = createRequire(import.meta.url);
@@ -79,6 +80,36 @@ test('writes every produce request byte for byte as kafkajs does', async () => {
       assert.deepEqual(await bytes(fastProduceRequest, a), await bytes(original, a));
     }),
     { numRuns: 1500 },
+  );
+});
+
+type Framed = { buf: Buffer; buffer: Buffer };
+const frame = require('kafkajs/src/protocol/request.js') as (r: { correlationId: number; clientId: string; request: unknown }) => Promise<Framed>;
+
+test('kafkajs frames the request to exactly the same bytes, taking over its buffer instead of copying it', async () => {
+  installFramedPayloads();
+  const clientId = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'grapheme', minLength: 60, maxLength: 200 }),
+    // Around the most the room holds.
+    fc.integer({ min: FRAME_ROOM - 20, max: FRAME_ROOM }).map((n) => 'c'.repeat(n)),
+  );
+  await fc.assert(
+    fc.asyncProperty(args, clientId, fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (a, id, correlationId) => {
+      const expected = await withNow(async () => (await frame({ correlationId, clientId: id, request: original(a) })).buffer);
+      const request = fastProduceRequest(a);
+      const payload = (await withNow(() => request.encode())) as unknown as Framed;
+      const reuse = { ...request, encode: async () => payload };
+      const framed = await frame({ correlationId, clientId: id, request: reuse });
+      assert.deepEqual(framed.buffer, expected);
+      // Short client ids fit the room: the framed request is the payload's own memory, nothing was copied.
+      assert.equal(framed.buf.buffer === payload.buf.buffer, Buffer.byteLength(id) <= FRAME_ROOM - 14);
+      // The same payload framed again is copied (the room is taken), and is still right.
+      const again = await frame({ correlationId, clientId: id, request: reuse });
+      assert.notEqual(again.buf.buffer, payload.buf.buffer);
+      assert.deepEqual(again.buffer, expected);
+    }),
+    { numRuns: 500 },
   );
 });
 

@@ -10,11 +10,18 @@
  * Compressed batches, and messages the record encoder leaves to kafkajs, take kafkajs's own request.
  * kafkajs loads the request with `require` on the first Produce; installing before that swaps the
  * module's export.
+ *
+ * kafkajs then frames every request (protocol/request.js): a fresh Encoder takes the request header and
+ * a copy of the request's bytes, and another fresh Encoder the size and a copy of that: two more copies
+ * of a ~1 MB request, each into a zero-filled buffer of the next power of two (fresh pages: ~20 µs per
+ * page fault on a VM). So the bytes here are written after FRAME_ROOM bytes left free, and the installed
+ * Encoder#writeEncoder, given such a payload, writes the framing Encoder's few bytes into that room and
+ * takes over the payload's buffer instead of copying it (framed-payload.ts).
  */
 import { createRequire } from 'node:module';
 import { crc32c } from './crc32c.js';
+import { FRAME_ROOM, framedPayload, installFramedPayloads } from './framed-payload.js';
 import {
-  encoderOf,
   installFastRecordEncoder,
   measureRecord,
   writeMeasuredRecord,
@@ -99,7 +106,8 @@ let sizeHint = 64 * 1024;
 /** A growable buffer; only the bytes written are ever read, so it is never zero-filled. */
 class Writer {
   buf = Buffer.allocUnsafe(sizeHint);
-  at = 0;
+  // The first FRAME_ROOM bytes are left for kafkajs's framing (the header and the size).
+  at = FRAME_ROOM;
 
   ensure(n: number): void {
     if (this.at + n <= this.buf.length) return;
@@ -210,7 +218,7 @@ function encodeRequest(
     }
   }
   sizeHint = Math.max(64 * 1024, Math.ceil(w.at * 1.25));
-  return encoderOf(w.buf.subarray(0, w.at));
+  return framedPayload(w.buf, FRAME_ROOM, w.at);
 }
 
 export const fastProduceRequest: ProduceRequestFactory = (args) => {
@@ -251,6 +259,7 @@ export function installFastProduceRequest(): boolean {
   if (WRAPPERS.some((w) => require.cache[require.resolve(w)] !== undefined)) return false;
   // First, so that kafkajs's own request (kept for compressed batches) takes the fast record encoder.
   installFastRecordEncoder();
+  installFramedPayloads();
   const original = kafkajsRequest();
   fastProduceRequest[FAST] = true;
   fastProduceRequest[ORIGINAL] = original;
