@@ -119,9 +119,20 @@ class AggregatorImpl implements Aggregator {
   private failed: IocError | undefined;
   private running = false;
   private publishTimer: NodeJS.Timeout | undefined;
+  /** The pending timer is the idle one (no batch since the last publication): a batch brings it forward. */
+  private publishTimerIdle = false;
+  private publishing = false;
+  /** A batch moved some partition since the last publication started. */
+  private publishWanted = false;
+  private lastPublishAt = -Infinity;
   private checkpointTimer: NodeJS.Timeout | undefined;
-  /** Publications and checkpoints run one at a time, and never alongside a revocation. */
+  /** Publications run one at a time, and never alongside a revocation. */
   private chain: Promise<unknown> = Promise.resolve();
+  /**
+   * Checkpoint rounds run on a chain of their own: a round writes whole partition states (megabytes, acks=all)
+   * and must not hold publications back; a revocation waits for the round in flight.
+   */
+  private checkpointChain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: AggregatorDeps) {
     this.cfg = deps.config;
@@ -166,7 +177,7 @@ class AggregatorImpl implements Aggregator {
       this.stopLoops();
       this.resolveClosed(err);
     });
-    this.schedulePublish();
+    this.armPublish();
     this.scheduleCheckpoint();
     this.logger.info({ groupId: this.cfg.kafka.groupId, topic: this.cfg.topics.events, partitions: this.inputPartitions }, 'aggregator started');
   }
@@ -177,6 +188,7 @@ class AggregatorImpl implements Aggregator {
     await this.consumer.stop();
     this.stopLoops();
     await this.chain;
+    await this.checkpointChain;
   }
 
   status(): AggregatorStatus {
@@ -289,21 +301,27 @@ class AggregatorImpl implements Aggregator {
   }
 
   private async onRevoked(partitions: readonly TopicPartition[], reason: RevokeReason): Promise<void> {
+    // Out of the map at once, so no publication or checkpoint round started from now on includes them.
+    const leaving: PartitionWork[] = [];
+    for (const tp of partitions) {
+      const work = this.work.get(tp.partition);
+      if (work === undefined) continue;
+      this.work.delete(tp.partition);
+      leaving.push(work);
+    }
     await this.serial(async () => {
-      for (const tp of partitions) {
-        const work = this.work.get(tp.partition);
-        if (work === undefined) continue;
-        this.work.delete(tp.partition);
+      await this.checkpointChain; // a round in flight may be writing one of them
+      for (const work of leaving) {
         if (reason === 'stopping') {
           // Still the owner: the final values go out, then the checkpoint and its commit.
-          await this.publishWork([work]).catch((err: unknown) => this.logger.warn({ partition: tp.partition, err }, 'final publication failed'));
+          await this.publishWork([work]).catch((err: unknown) => this.logger.warn({ partition: work.partition, err }, 'final publication failed'));
           await this.checkpointWork(work, true);
         } else if (reason === 'revoked') {
           // Another member may already own it: nothing more is published from here (its new owner republishes
           // every partial once it caught up); a checkpoint only saves the new owner replay time.
           await this.checkpointWork(work, false);
         }
-        this.logger.info({ partition: tp.partition, reason, position: work.position }, 'partition released');
+        this.logger.info({ partition: work.partition, reason, position: work.position }, 'partition released');
       }
       this.metrics.assigned.set(this.work.size);
     });
@@ -361,6 +379,7 @@ class AggregatorImpl implements Aggregator {
       if (applied > 0) this.metrics.events.inc({ outcome: 'applied' }, applied);
       if (duplicates > 0) this.metrics.events.inc({ outcome: 'duplicate' }, duplicates);
       if (late > 0) this.metrics.lateEvents.inc(late);
+      if (records.length > 0) this.requestPublish();
       const hw = toOffset(batch.highWatermark);
       if (hw > work.highWatermark) work.highWatermark = hw;
       this.metrics.batchDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -388,16 +407,47 @@ class AggregatorImpl implements Aggregator {
 
   // ---- publishing ---------------------------------------------------------------------------------
 
-  private schedulePublish(): void {
-    if (!this.running) return;
-    this.publishTimer = setTimeout(() => {
-      void this.serial(() => this.publishWork([...this.work.values()]))
-        .catch((err: unknown) => {
-          this.metrics.publishFailures.inc();
-          this.logger.warn({ err }, 'publishing partials failed; will retry');
-        })
-        .finally(() => this.schedulePublish());
-    }, this.cfg.publish.intervalMs);
+  /*
+   * When partials go out: as soon as a batch was applied, but at most once per publish.intervalMs (the first
+   * batch after a quiet spell is published at once; under steady load each change waits at most the interval,
+   * and the changes of the batches in between coalesce). Without batches, a publication every
+   * publish.idleIntervalMs carries what time alone changes (windows closing, retention, overdue dossiers) and
+   * the progress heartbeat, so an idle aggregator wakes rarely.
+   */
+
+  /** A batch moved a partition: publish now, or when the interval since the last publication has passed. */
+  private requestPublish(): void {
+    if (this.publishWanted) return;
+    this.publishWanted = true;
+    if (this.publishTimer !== undefined && this.publishTimerIdle) {
+      clearTimeout(this.publishTimer);
+      this.publishTimer = undefined;
+    }
+    this.armPublish();
+  }
+
+  private armPublish(): void {
+    if (!this.running || this.publishing || this.publishTimer !== undefined) return;
+    this.publishTimerIdle = !this.publishWanted;
+    const wait = this.publishWanted ? this.lastPublishAt + this.cfg.publish.intervalMs - performance.now() : Math.min(this.cfg.publish.idleIntervalMs, this.cfg.publish.heartbeatMs);
+    this.publishTimer = setTimeout(() => this.runPublish(), Math.max(0, wait));
+  }
+
+  private runPublish(): void {
+    this.publishTimer = undefined;
+    this.publishWanted = false;
+    this.publishing = true;
+    this.lastPublishAt = performance.now();
+    void this.serial(() => this.publishWork([...this.work.values()]))
+      .catch((err: unknown) => {
+        this.metrics.publishFailures.inc();
+        this.publishWanted = true; // retried after the interval
+        this.logger.warn({ err }, 'publishing partials failed; will retry');
+      })
+      .finally(() => {
+        this.publishing = false;
+        this.armPublish();
+      });
   }
 
   private async publishWork(works: readonly PartitionWork[]): Promise<void> {
@@ -430,16 +480,18 @@ class AggregatorImpl implements Aggregator {
   private scheduleCheckpoint(): void {
     if (!this.running) return;
     this.checkpointTimer = setTimeout(() => {
-      void this.serial(async () => {
+      const round = this.checkpointChain.then(async () => {
         for (const w of [...this.work.values()]) {
           if (w.checkpointOffset === w.position) {
             w.checkpointAtMs = this.clock(); // nothing new: the checkpoint on file is current
             continue;
           }
-          if (this.work.get(w.partition) !== w) continue;
+          if (this.work.get(w.partition) !== w) continue; // revoked meanwhile: onRevoked writes its last one
           await this.checkpointWork(w, true);
         }
-      }).finally(() => this.scheduleCheckpoint());
+      });
+      this.checkpointChain = round.catch((err: unknown) => this.logger.warn({ err }, 'checkpoint round failed'));
+      void this.checkpointChain.finally(() => this.scheduleCheckpoint());
     }, this.cfg.checkpoint.intervalMs);
   }
 
