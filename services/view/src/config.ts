@@ -35,6 +35,12 @@ export const viewConfigSchema = z.object({
       clientId: z.string().default('iocbus-view'),
       /** How often to look again for a partials topic that does not exist yet. */
       topicRetryMs: int(10).default(2000),
+      /**
+       * Longest a partials fetch waits on the broker when nothing arrives. It does not delay records: a fetch
+       * returns as soon as one lands (measured: append → delivered p50 4–5 ms at 20 and at 500 ms); it only
+       * sets how often an idle view polls.
+       */
+      maxWaitTimeMs: int(1, 10_000).default(500),
     })
     .prefault({}),
   partials: z

@@ -144,6 +144,10 @@ test('subscribers sharing a filter share the built message and its encoding', (t
   push(partialRecord(0, received('day', DAY, province, 2)));
   assert.equal(a.messages[1], b.messages[1]);
   assert.equal(a.messages[0], b.messages[0]);
+  // Encoded once: every subscriber's transport is handed the very same bytes.
+  assert.equal(a.messages[1]!.sse(), b.messages[1]!.sse());
+  assert.equal(a.messages[1]!.grpc(), b.messages[1]!.grpc());
+  assert.ok(Buffer.isBuffer(a.messages[1]!.sse()));
 });
 
 test('a subscriber further behind than the change log keeps is reset and re-snapshotted', (t) => {

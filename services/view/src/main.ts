@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     clientId: config.kafka.clientId,
     logger: levelFunctions(logger.child({ component: 'kafka' })),
     clientLogLevel: 'warn',
+    consumer: { maxWaitTimeMs: config.kafka.maxWaitTimeMs },
   });
   const view = createView({ config, source: bus.source, catalog, logger, registry: createRegistry() });
 

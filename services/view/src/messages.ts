@@ -23,7 +23,7 @@ export type MessageBody =
 
 export class OutMessage {
   private grpcBytes: Buffer | undefined;
-  private sseText: string | undefined;
+  private sseBytes: Buffer | undefined;
   constructor(
     readonly token: string,
     readonly body: MessageBody,
@@ -35,10 +35,13 @@ export class OutMessage {
     return this.grpcBytes;
   }
 
-  /** One Server-Sent Event: `id` is the resume token (EventSource sends it back as Last-Event-ID). */
-  sse(): string {
-    this.sseText ??= `id: ${this.token}\nevent: ${this.body.kind}\ndata: ${JSON.stringify(toJsonBody(this.body))}\n\n`;
-    return this.sseText;
+  /**
+   * One Server-Sent Event: `id` is the resume token (EventSource sends it back as Last-Event-ID). Bytes, not a
+   * string, so the UTF-8 encoding is done once for every subscriber the message goes to, not once per write.
+   */
+  sse(): Buffer {
+    this.sseBytes ??= Buffer.from(`id: ${this.token}\nevent: ${this.body.kind}\ndata: ${JSON.stringify(toJsonBody(this.body))}\n\n`, 'utf8');
+    return this.sseBytes;
   }
 }
 
