@@ -11,7 +11,6 @@ import { resolveOptions, type KafkaBusOptions } from './options.js';
 import { KafkaReader } from './reader.js';
 import { scanToEnd } from './scan.js';
 import { groupMessagesInstalled } from './group-messages.js';
-import { installFastRecordDecoder } from './record-decoder.js';
 import { installFastProduceRequest } from './produce-request.js';
 import { KafkaTail } from './tail.js';
 
@@ -28,7 +27,6 @@ export interface KafkaBus extends Bus {
 export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const settings = resolveOptions(options, silentLogger);
   const logger = settings.logger;
-  if (!installFastRecordDecoder()) logger.warn({}, 'kafkajs record decoder already loaded; consuming without the faster one');
   if (!installFastProduceRequest()) logger.warn({}, 'kafkajs produce request already loaded; producing without the faster encoder');
   if (!groupMessagesInstalled) logger.warn({}, 'kafkajs loaded before the bus; producing with its quadratic message grouping');
   const kafka = createKafkaClient(settings);

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BusError } from '../errors.js';
-import { BusErrorCode } from '../errors.js';
+import { BusError, BusErrorCode } from '../errors.js';
 import type { BusLogger } from '../logger.js';
 import type { TopicPartition } from '../ports.js';
 import { deferred, keyOf, SerialQueue, type Deferred } from '../util.js';
@@ -84,6 +83,9 @@ export class PartitionFetcher {
       let leaders: Map<number, string[]>;
       try {
         leaders = await this.leaders();
+        const led = [...leaders.values()].reduce((n, keys) => n + keys.length, 0);
+        // Partitions the metadata does not know (yet): reload it rather than spin.
+        if (led < this.targets.size) throw new BusError(BusErrorCode.Unavailable, `no leader known for ${this.targets.size - led} partition(s)`);
       } catch (err) {
         await this.backOff(err);
         continue;

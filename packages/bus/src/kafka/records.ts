@@ -1,3 +1,8 @@
+/**
+ * kafkajs's consumed message → the bus's ConsumedRecord, as the bus mapped it while kafkajs decoded
+ * fetches. The bus decodes record batches itself now (record-batches.ts); this stays as the reference
+ * its tests hold that decoder to, byte for byte through kafkajs's own batch decoder.
+ */
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { ConsumedRecord, Headers } from '../ports.js';
 
