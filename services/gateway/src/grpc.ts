@@ -8,6 +8,7 @@ import { GatewayError, toGatewayError } from './errors.js';
 import { principalOf, protoCandidate, toProtoResult, toServiceError } from './grpc-common.js';
 import type { EventResult } from './ingest.js';
 import { PublishStreamSession } from './publish-stream.js';
+import { passEncoded } from './stream-ack.js';
 
 export const INGEST_PROTO_FILE = 'iocbus/ingest/v1/ingest_service.proto';
 export const INGEST_SERVICE = 'iocbus.ingest.v1.IngestService';
@@ -104,7 +105,11 @@ export function buildGrpcServer(core: GatewayCore): GrpcServer {
     },
   };
 
-  server.addService(loaded.iocbus.ingest.v1.IngestService.service, implementation);
+  const ingestService = loaded.iocbus.ingest.v1.IngestService.service;
+  const publishStream = ingestService.PublishStream as grpc.MethodDefinition<unknown, unknown>;
+  // PublishStream's acks of accepted and duplicate events arrive already encoded (stream-ack.ts).
+  const streamSerialize = passEncoded(publishStream.responseSerialize as (value: unknown) => Buffer);
+  server.addService({ ...ingestService, PublishStream: { ...publishStream, responseSerialize: streamSerialize } }, implementation);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [INGEST_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
   // Reflection describes health too, so grpcurl and grpc_health_probe users see every service.

@@ -45,12 +45,16 @@ export function idAndSource(input: unknown): { id: string; source: string } {
   return { id: typeof o.id === 'string' ? o.id : '', source: typeof o.source === 'string' ? o.source : '' };
 }
 
-function forbidden(principal: Principal, event: DossierEvent): Problem[] {
+/** What the key may not publish in this event; undefined (no allocation) when it may publish all of it. */
+function forbidden(principal: Principal, event: DossierEvent): Problem[] | undefined {
+  const source = principal.mayPublishSource(event.source);
+  const unit = principal.mayPublishUnit(event.data.unitCode);
+  if (source && unit) return undefined;
   const problems: Problem[] = [];
-  if (!principal.mayPublishSource(event.source)) {
+  if (!source) {
     problems.push({ path: '$.source', message: `source: this API key may not publish for source "${event.source}"` });
   }
-  if (!principal.mayPublishUnit(event.data.unitCode)) {
+  if (!unit) {
     problems.push({ path: '$.data.unitCode', message: `data.unitCode: this API key may not publish for unit "${event.data.unitCode}"` });
   }
   return problems;
@@ -71,11 +75,13 @@ export class Ingestor {
     const results: EventResult[] = new Array(candidates.length);
     const records: BusRecord[] = [];
     const keys: string[] = [];
-    const written: number[] = [];
+    // Events whose fate is this request's write: the ones written, and second copies of them in this request.
+    const own: number[] = [];
     const waiting: { index: number; acked: Promise<boolean> }[] = [];
-    // A second copy within this request shares the fate of the first.
-    const inThisRequest = new Set<string>();
-    const copies: number[] = [];
+    // This request's write, as `writing` holds it; settled once the write is, and known before it starts,
+    // so that a second copy in this request finds the first by the same lookup as a copy in another request.
+    let settle!: (ok: boolean) => void;
+    const acked = new Promise<boolean>((resolve) => (settle = resolve));
 
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i] as Candidate;
@@ -85,53 +91,48 @@ export class Ingestor {
       }
       const { event } = candidate;
       const denied = forbidden(principal, event);
-      if (denied.length > 0) {
+      if (denied !== undefined) {
         results[i] = rejected(event.id, event.source, 'IOC_GATEWAY_FORBIDDEN', denied);
         continue;
       }
       const key = dedupKey(event);
-      if (this.options.seen.has(key)) {
-        results[i] = { id: event.id, source: event.source, status: 'duplicate' };
-        continue;
-      }
-      if (inThisRequest.has(key)) {
-        copies.push(i);
-        results[i] = { id: event.id, source: event.source, status: 'duplicate' };
-        continue;
-      }
+      results[i] = { id: event.id, source: event.source, status: 'duplicate' };
+      if (this.options.seen.has(key)) continue;
       const pending = this.writing.get(key);
+      if (pending === acked) {
+        own.push(i);
+        continue;
+      }
       if (pending !== undefined) {
         waiting.push({ index: i, acked: pending });
-        results[i] = { id: event.id, source: event.source, status: 'duplicate' };
         continue;
       }
+      this.writing.set(key, acked);
       records.push(toKafkaRecord(event));
       keys.push(key);
-      inThisRequest.add(key);
-      written.push(i);
-      results[i] = { id: event.id, source: event.source, status: 'accepted' };
+      own.push(i);
+      (results[i] as EventResult).status = 'accepted';
     }
 
     let failure: GatewayError | undefined;
     if (records.length > 0) {
       const write = this.options.batcher.submit(records);
-      const acked = write.then(
-        () => true,
-        () => false,
+      write.then(
+        () => settle(true),
+        () => settle(false),
       );
-      for (const key of keys) this.writing.set(key, acked);
       // Bookkeeping follows the real outcome, which may come after this request gave up waiting.
       void acked.then((ok) => {
         for (const key of keys) {
           if (this.writing.get(key) === acked) this.writing.delete(key);
-          if (ok) this.options.seen.add(key);
         }
+        if (ok) this.options.seen.addAll(keys);
       });
       try {
         await this.withinTimeout(write);
       } catch (err) {
         failure = toGatewayError(err);
-        for (const i of [...written, ...copies]) results[i] = failed(results[i] as EventResult, failure);
+        for (const i of own) results[i] = failed(results[i] as EventResult, failure);
       }
     }
     if (waiting.length > 0) {

@@ -5,11 +5,7 @@ import { refuseWhenClosing, type GatewayCore } from './core.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import { principalOf, protoCandidate, toProtoResult, toServiceError } from './grpc-common.js';
 import type { Candidate, IngestOutcome } from './ingest.js';
-
-interface Pending {
-  seq: number;
-  candidate: Candidate;
-}
+import { encodePlainAck } from './stream-ack.js';
 
 interface Group {
   firstSeq: number;
@@ -30,7 +26,8 @@ export class PublishStreamSession {
   private nextSeq = 1;
   private ackedThrough = 0;
   private unacked = 0;
-  private incoming: Pending[] = [];
+  /** Read, not yet handed to the ingestor; their sequence numbers run up to nextSeq - 1. */
+  private incoming: Candidate[] = [];
   private flushScheduled = false;
   private readonly groups: Group[] = [];
   private readPaused = false;
@@ -92,7 +89,7 @@ export class PublishStreamSession {
     }
     this.nextSeq++;
     this.unacked++;
-    this.incoming.push({ seq, candidate: protoCandidate(message.event ?? {}) });
+    this.incoming.push(protoCandidate(message.event ?? {}));
     if (this.unacked >= this.window) this.pauseReading();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -113,14 +110,10 @@ export class PublishStreamSession {
     }
     const batch = this.incoming;
     this.incoming = [];
-    const group: Group = { firstSeq: (batch[0] as Pending).seq, count: batch.length };
+    const group: Group = { firstSeq: this.nextSeq - batch.length, count: batch.length };
     this.groups.push(group);
     this.core.ingestor
-      .ingest(
-        principal,
-        batch.map((p) => p.candidate),
-        'grpc',
-      )
+      .ingest(principal, batch, 'grpc')
       .then(
         (outcome) => (group.outcome = outcome),
         (err: unknown) => (group.outcome = toGatewayError(err)),
@@ -142,7 +135,7 @@ export class PublishStreamSession {
     }, retryAfterMs).unref();
   }
 
-  /** Acks go out corked: one hand-over to HTTP/2 per burst (batched-writes.ts). */
+  /** Acks go out corked: one hand-over to HTTP/2 per burst (batched-writes.ts), the usual ones pre-encoded (stream-ack.ts). */
   private writeAcks(): void {
     this.call.cork();
     try {
@@ -170,7 +163,12 @@ export class PublishStreamSession {
           return;
         }
         const sequence = group.firstSeq + i;
-        this.write({ ack: { sequence, result: toProtoResult(result) } });
+        const { status } = result;
+        this.write(
+          status === 'accepted' || status === 'duplicate'
+            ? encodePlainAck(sequence, result.id, result.source, status)
+            : { ack: { sequence, result: toProtoResult(result) } },
+        );
         this.ackedThrough = sequence;
       }
       this.unacked -= group.count;

@@ -81,6 +81,7 @@ test('answers and size match the walk-on-every-insert version over random histor
   const op = fc.oneof(
     fc.record({ kind: fc.constant('add' as const), key: fc.nat(30) }),
     fc.record({ kind: fc.constant('has' as const), key: fc.nat(30) }),
+    fc.record({ kind: fc.constant('addAll' as const), keys: fc.array(fc.nat(30), { maxLength: 50 }) }),
     fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.nat(50), fc.nat(3000)) }),
   );
   fc.assert(
@@ -91,6 +92,11 @@ test('answers and size match the walk-on-every-insert version over random histor
       for (const o of ops) {
         if (o.kind === 'advance') clock.advance(o.ms);
         else if (o.kind === 'add') seen.add(`k${o.key}`), reference.add(`k${o.key}`);
+        else if (o.kind === 'addAll') {
+          // Keys acknowledged together: the same as adding them one by one at the same time.
+          seen.addAll(o.keys.map((k) => `k${k}`));
+          for (const k of o.keys) reference.add(`k${k}`);
+        }
         else assert.equal(seen.has(`k${o.key}`), reference.has(`k${o.key}`));
         assert.equal(seen.size, reference.size);
       }

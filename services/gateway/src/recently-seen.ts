@@ -32,15 +32,24 @@ export class RecentlySeen {
   }
 
   add(key: string): void {
+    this.addAll([key]);
+  }
+
+  /** Remembers keys acknowledged together (one clock reading, one walk). */
+  addAll(keys: readonly string[]): void {
+    if (keys.length === 0) return;
     const now = this.clock.now();
-    const size = this.seenAt.size;
-    this.seenAt.set(key, now);
-    if (this.seenAt.size === size) {
-      // Seen before: re-inserting moves the key to the back, keeping the Map in time order.
-      this.seenAt.delete(key);
-      this.seenAt.set(key, now);
+    const seenAt = this.seenAt;
+    for (const key of keys) {
+      const size = seenAt.size;
+      seenAt.set(key, now);
+      if (seenAt.size === size) {
+        // Seen before: re-inserting moves the key to the back, keeping the Map in time order.
+        seenAt.delete(key);
+        seenAt.set(key, now);
+      }
     }
-    if (now >= this.nextExpiry || this.seenAt.size > this.options.maxEntries) this.forget(now);
+    if (now >= this.nextExpiry || seenAt.size > this.options.maxEntries) this.forget(now);
   }
 
   get size(): number {
