@@ -5,22 +5,54 @@
  *     events topic; events/s from its first applied record to the end of every partition, against kcat
  *     (librdkafka) consuming the same topic in the same run — the ceiling — and per-stage costs measured on
  *     the same records (kafkajs fetch through the bus, decode, engine apply) to show where the time goes;
- *  2. end to end: gateway and aggregator as their own processes, this process posting HTTP batches at a steady
- *     rate (default 10,000 events/s) and following the partials topic as a view does; per batch, the time from
- *     the POST to the first partials state counting all of it, split into gateway (until 202, Kafka acks=all),
- *     aggregator (202 → the partial record's append time) and the partials-topic read;
- *  3. fan-out: the view (createView, in this process) over a partials topic, 1,000 SSE subscribers in a child
- *     process; per update, the time from appending a partial record to each subscriber receiving the delta.
+ *  2. end to end: gateway, aggregator and view as their own processes (the aggregator's and view's latency
+ *     settings at their production defaults), this process posting HTTP batches at a steady rate (default
+ *     10,000 events/s; the bodies are built before the clock starts, so the load generator costs little while
+ *     measuring), following the partials topic as a view does and holding one SSE stream on the view. Each
+ *     batch carries its own procedure code; per batch, the time from the POST until the view's subscriber holds
+ *     its whole count (e2e_p50_ms / e2e_p99_ms: the path a wall screen sees), and until the partials topic
+ *     does (e2e_partials_*: the figure this bench reported before the view was part of it), split into gateway
+ *     (POST → 202, Kafka acks=all), aggregator (202 → the partial record's append time, as stamped by the
+ *     aggregator; negative when this process saw the 202 late), the partials-topic read and the view (append →
+ *     SSE receipt). Also reported: CPU µs per event of every process (gateway, aggregator, view, broker when
+ *     this bench started it, the bench itself) over the measured seconds, and this process's event-loop delay
+ *     (the error bar of each time it takes). IOCBUS_GATEWAY__*, IOCBUS_AGGREGATOR__* and IOCBUS_VIEW__*
+ *     variables set for the bench are handed to those services (A/B of a setting); BENCH_CPU_PROF_DIR makes each
+ *     service write a V8 CPU profile there.
+ *  3. fan-out: the view (createView with its production config, in this process) over a partials topic,
+ *     1,000 SSE subscribers in BENCH_FANOUT_CLIENT_PROCESSES child processes (default 1), all with one filter;
+ *     per update, the time from appending a partial record to each subscriber receiving the delta
+ *     (fanout_p99_ms, every stream × update), split into append → the round's first stream, first → last stream,
+ *     the server's hand-off to all streams (wall and CPU, from the view's publish observer) and the client
+ *     processes' CPU per update: all streams of a client process are read one after another on one event
+ *     loop, so the later streams' times include the client's work on the earlier ones.
+ *
+ * Figures on the shared 2-core machine (load average 11–30 from other benchmarks; wall-clock figures swing
+ * by several times from run to run — compare CPU per event and A/B pairs):
+ *  - e2e at 10,000 events/s: CPU per event gateway 25–30 µs, aggregator 18–25, view 12–18, broker 20–24,
+ *    bench 13–16: about 1.1 cores for the pipeline. POST → view subscriber p50 0.33–1.6 s, p99 1.1–5 s, most of
+ *    it POST → 202 (requests queueing at a CPU-starved gateway and broker); 202 → partial appended p50
+ *    −37…145 ms, append → view subscriber p50 70–300 ms.
+ *  - fan-out, 1,000 SSE streams: server hand-off CPU p99 21–31 ms (~24 µs per stream, one socket write each:
+ *    a 450-byte event costs the same written as a string or as bytes); append → first stream p50 10–22 ms;
+ *    client CPU per update p50 12–18 ms; append → delivered p99 100–490 ms, moving with the machine's load
+ *    and with how the clients are split (1 vs 2 processes alternated in one session: 319/161 vs 485/102 ms).
  *
  * Environment: KAFKA_BROKERS (else a broker is started), BENCH_CATCHUP_EVENTS (default 300000),
  * BENCH_E2E_RATE (events/s, default 10000), BENCH_E2E_SECONDS (measured, default 15), BENCH_E2E_WARMUP_SECONDS
- * (default 3), BENCH_FANOUT_SUBSCRIBERS (default 1000), BENCH_FANOUT_ROUNDS (default 20), BENCH_PHASES (default
- * catchup,e2e,fanout; a phase left out is reported as null).
+ * (default 3), BENCH_FANOUT_SUBSCRIBERS (default 1000), BENCH_FANOUT_ROUNDS (default 20),
+ * BENCH_FANOUT_CLIENT_PROCESSES (default 1), BENCH_CPU_PROF_DIR, BENCH_PHASES (default catchup,e2e,fanout; a
+ * phase left out is reported as null).
  * Load goes only to 127.0.0.1. Ends with one JSON line:
- * {"bench":"pipeline","catchup_events_per_s":…,"ceiling_events_per_s":…,"ratio":…,"e2e_p50_ms":…,"e2e_p99_ms":…,"fanout_p99_ms":…}
+ * {"bench":"pipeline","catchup_events_per_s":…,"ceiling_events_per_s":…,"ratio":…,"e2e_p50_ms":…,"e2e_p99_ms":…,
+ *  "e2e_partials_p50_ms":…,"e2e_partials_p99_ms":…,"fanout_p99_ms":…,"fanout_first_p99_ms":…,
+ *  "fanout_server_handoff_cpu_p99_ms":…,"fanout_client_cpu_p99_ms":…}
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { request as httpRequest } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -29,12 +61,13 @@ import { loadSampleCatalog } from '@iocbus/catalog/file';
 import { createPartitionEngine, decodePartialRecord, encodePartialRecordValue, makePartial, partialRecordKey, windowRef, MEASURE_COUNT, measureIndex } from '@iocbus/engine';
 import { toCloudEventJson, toKafkaRecord, type DossierEvent } from '@iocbus/events';
 import { createLogger, createRegistry } from '@iocbus/telemetry';
+import type { PublishInfo } from '../services/view/src/index.js';
 import { kcatCount, startKafka, uniqueName, waitFor } from '@iocbus/testing';
 import { createAggregator } from '../services/aggregator/src/aggregator.js';
 import { parseConfig } from '../services/aggregator/src/config.js';
 import { fastDecode } from '../services/aggregator/src/decode.js';
 import { dossierEvents, vnTime } from '../services/aggregator/src/workload.js';
-import { killAll, readyz, startAggregator, startGateway, topicsFor } from '../test/aggregator/support.js';
+import { killAll, readyz, startAggregator, startGateway, startViewProcess, topicsFor } from '../test/aggregator/support.js';
 
 const CATCHUP_EVENTS = Number(process.env.BENCH_CATCHUP_EVENTS ?? 300_000);
 const E2E_RATE = Number(process.env.BENCH_E2E_RATE ?? 10_000);
@@ -42,6 +75,8 @@ const E2E_SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 15);
 const E2E_WARMUP_SECONDS = Number(process.env.BENCH_E2E_WARMUP_SECONDS ?? 3);
 const FANOUT_SUBSCRIBERS = Number(process.env.BENCH_FANOUT_SUBSCRIBERS ?? 1000);
 const FANOUT_ROUNDS = Number(process.env.BENCH_FANOUT_ROUNDS ?? 20);
+const FANOUT_CLIENT_PROCESSES = Number(process.env.BENCH_FANOUT_CLIENT_PROCESSES ?? 1);
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'catchup,e2e,fanout').split(','));
 const PARTITIONS = 6;
 const DAY = 86_400_000;
@@ -60,6 +95,20 @@ function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
+
+/** CPU time (user + system) of any process on this machine, from /proc (clock ticks of 10 ms); NaN when unreadable. */
+function procCpuMs(pid: number | undefined): number {
+  if (pid === undefined || pid <= 0) return Number.NaN;
+  try {
+    // Fields after the parenthesised command name: state is the 1st, utime the 12th, stime the 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLOCK_TICKS = 100;
 
 const catalog = await loadSampleCatalog();
 
@@ -191,15 +240,25 @@ interface EndToEnd {
   rate: number;
   achievedRate: number;
   batches: number;
+  /** POST → the view's subscriber holds the batch's count (the whole path). */
   p50: number;
   p99: number;
   max: number;
+  /** POST → the first partials state counting the batch (what a view reads, without the view). */
+  partialsP50: number;
+  partialsP99: number;
   gatewayP50: number;
   gatewayP99: number;
   aggregatorP50: number;
   aggregatorP99: number;
   readP50: number;
   readP99: number;
+  viewP50: number;
+  viewP99: number;
+  /** The bench process's own event-loop delay while measuring: the error bar of every time it takes. */
+  benchLoopDelayP99: number;
+  /** CPU µs per event sent, per process, over the measured seconds. */
+  cpuUsPerEvent: Record<string, number>;
   lost: number;
 }
 
@@ -207,27 +266,115 @@ interface BatchTrack {
   expected: number;
   sentAt: number;
   ackAt: number;
+  /** Partials topic: when the bench's reader had the whole batch, and the append time of that record. */
   doneAt: number;
   recordTs: number;
+  /** When the view's SSE subscriber held the whole batch. */
+  viewAt: number;
   counts: Map<number, number>;
   measured: boolean;
 }
 
-async function endToEnd(brokers: string[], bus: KafkaBus): Promise<EndToEnd> {
+/** One SSE stream on the view; `onDelta` gets each delta's values with the time its chunk arrived. */
+function followSse(port: number, path: string, onDelta: (values: unknown[], at: number) => void): { close(): void } {
+  const req = httpRequest({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream' } }, (res) => {
+    if (res.statusCode !== 200) throw new Error(`view stream answered ${res.statusCode}`);
+    res.setEncoding('utf8');
+    let buf = '';
+    res.on('data', (chunk: string) => {
+      const at = now();
+      buf += chunk;
+      for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
+        const block = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        let event = 'message';
+        let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data += line.slice(6);
+        }
+        if ((event === 'delta' || event === 'snapshot') && data !== '') onDelta((JSON.parse(data) as { values: unknown[] }).values, at);
+      }
+    });
+  });
+  req.on('error', (err) => log(`e2e: view stream failed: ${err.message}`));
+  req.end();
+  return { close: () => req.destroy() };
+}
+
+/** A batch of `perBatch` events tagged with its own procedure code: `received` for new dossiers, some `resolved`. */
+function e2eBatch(b: number, perBatch: number, prefix: string, units: string[], recent: { code: string; unit: string; proc: string }[]): { tag: string; expected: number; body: string; events: number } {
+  const tag = `9.${String(b).padStart(6, '0')}`;
+  const at = Date.now();
+  const events: DossierEvent[] = [];
+  const resolvedShare = Math.floor(perBatch / 5);
+  for (let i = 0; i < perBatch - resolvedShare; i++) {
+    const unit = units[(b * 31 + i) % units.length]!;
+    const code = `${prefix}-${b}-${i}`;
+    events.push({
+      specversion: '1.0',
+      id: `r-${b}-${i}`,
+      source: `/agencies/${unit}/igate`,
+      type: 'vn.gov.tthc.dossier.received',
+      time: vnTime(at),
+      subject: code,
+      data: { dossierCode: code, procedureCode: tag, sectorCode: 'G09-TP01', unitCode: unit, occurredAt: vnTime(at), receivedAt: vnTime(at), dueAt: vnTime(at + 3 * DAY), channel: i % 3 === 0 ? 'direct' : 'online', applicantType: 'citizen' },
+    } as unknown as DossierEvent);
+    if (recent.length < 50_000) recent.push({ code, unit, proc: tag });
+  }
+  for (let i = 0; i < resolvedShare && recent.length > 5 * perBatch; i++) {
+    const d = recent.shift()!;
+    events.push({
+      specversion: '1.0',
+      id: `z-${d.code}`,
+      source: `/agencies/${d.unit}/igate`,
+      type: 'vn.gov.tthc.dossier.resolved',
+      time: vnTime(at),
+      subject: d.code,
+      data: { dossierCode: d.code, procedureCode: d.proc, sectorCode: 'G09-TP01', unitCode: d.unit, occurredAt: vnTime(at), resolvedAt: vnTime(at) },
+    } as unknown as DossierEvent);
+  }
+  return { tag, expected: perBatch - resolvedShare, body: JSON.stringify(events.map(toCloudEventJson)), events: events.length };
+}
+
+/** The bench's own IOCBUS_<SERVICE>__* variables, handed to that service's process (A/B of a setting). */
+function passed(prefix: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith(prefix) && e[1] !== undefined));
+}
+
+async function endToEnd(brokers: string[], bus: KafkaBus, brokerPid: number | undefined): Promise<EndToEnd> {
   const prefix = uniqueName('bench-e2e');
   const topics = topicsFor(prefix);
   await bus.admin.ensureTopics([{ name: topics.events, partitions: PARTITIONS }]);
-  const [gateway, aggregator] = await Promise.all([
-    startGateway(brokers, topics.events),
+  // The aggregator's and the view's latency settings are their production defaults (the test harness shortens
+  // them), so this measures what a deployment gets.
+  const agg = parseConfig({ kafka: { brokers } });
+  // BENCH_CPU_PROF_DIR: each service writes a V8 CPU profile there when it stops (where its time goes).
+  const prof = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`];
+  const [gateway, aggregator, view] = await Promise.all([
+    startGateway(brokers, topics.events, passed('IOCBUS_GATEWAY__'), prof),
     startAggregator(brokers, prefix, {
       IOCBUS_AGGREGATOR__TOPICS__EVENTS_PARTITIONS: String(PARTITIONS),
-      IOCBUS_AGGREGATOR__PUBLISH__INTERVAL_MS: '100',
-      IOCBUS_AGGREGATOR__CHECKPOINT__INTERVAL_MS: '10000',
-    }),
+      IOCBUS_AGGREGATOR__KAFKA__MAX_WAIT_TIME_MS: String(agg.kafka.maxWaitTimeMs),
+      IOCBUS_AGGREGATOR__PUBLISH__INTERVAL_MS: String(agg.publish.intervalMs),
+      IOCBUS_AGGREGATOR__CHECKPOINT__INTERVAL_MS: String(agg.checkpoint.intervalMs),
+      IOCBUS_AGGREGATOR__CHECKPOINT__HEARTBEAT_EVERY_RECORDS: String(agg.checkpoint.heartbeatEveryRecords),
+      ...passed('IOCBUS_AGGREGATOR__'),
+    }, prof),
+    startViewProcess(brokers, topics.partials, passed('IOCBUS_VIEW__'), prof),
   ]);
   await waitFor(async () => (await readyz(aggregator.port)).code === 200, { timeoutMs: 60_000, message: 'aggregator ready' });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${view.httpPort}/readyz`)).status === 200, { timeoutMs: 60_000, message: 'view ready' });
 
-  // Each batch's received dossiers carry their own procedure code, so its partial says when all of it arrived.
+  // The bodies are built before the clock starts, so the load generator costs little CPU while measuring.
+  const perBatch = Math.max(1, Math.round(E2E_RATE / 20)); // a batch every 50 ms
+  const totalBatches = Math.round((E2E_WARMUP_SECONDS + E2E_SECONDS) * 20);
+  const warmupBatches = Math.round(E2E_WARMUP_SECONDS * 20);
+  const units = catalog.units.map((u) => u.code);
+  const recent: { code: string; unit: string; proc: string }[] = [];
+  const planned = Array.from({ length: totalBatches }, (_, b) => e2eBatch(b, perBatch, prefix, units, recent));
+
+  // Each batch's received dossiers carry their own procedure code, so its value says when all of it arrived.
   const batches = new Map<string, BatchTrack>();
   const receivedIdx = measureIndex('received');
   const today = vnTime(Date.now()).slice(0, 10);
@@ -253,55 +400,38 @@ async function endToEnd(brokers: string[], bus: KafkaBus): Promise<EndToEnd> {
       }
     },
   });
+  // What a wall screen sees: the view's SSE stream of today's `received` per procedure.
+  const subscriber = followSse(view.httpPort, '/v1/indicators:stream?indicator=received&scope=procedure&window=today', (values, at) => {
+    for (const v of values as { scope: { code?: string }; value: number | null }[]) {
+      const track = v.scope.code === undefined ? undefined : batches.get(v.scope.code);
+      if (track !== undefined && track.viewAt === 0 && (v.value ?? 0) >= track.expected) track.viewAt = at;
+    }
+  });
 
-  const perBatch = Math.max(1, Math.round(E2E_RATE / 20)); // a batch every 50 ms
-  const totalBatches = Math.round((E2E_WARMUP_SECONDS + E2E_SECONDS) * 20);
-  const warmupBatches = Math.round(E2E_WARMUP_SECONDS * 20);
-  const units = catalog.units.map((u) => u.code);
-  const recent: { code: string; unit: string; proc: string }[] = [];
   const inFlight = new Set<Promise<void>>();
   let lost = 0;
   let sentEvents = 0;
+  let measuredEvents = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  const pids: Record<string, number | undefined> = { gateway: gateway.proc.child.pid, aggregator: aggregator.proc.child.pid, view: view.proc.child.pid, broker: brokerPid, bench: process.pid };
+  let cpuAtWarm: Record<string, number> = {};
+  let measureStart = Number.NaN;
   const started = now();
   for (let b = 0; b < totalBatches; b++) {
     const due = started + b * 50;
     const wait = due - now();
     if (wait > 0) await delay(wait);
     while (inFlight.size >= 32) await Promise.race(inFlight);
-    const tag = `9.${String(b).padStart(6, '0')}`;
-    const at = Date.now();
-    const events: DossierEvent[] = [];
-    const resolvedShare = Math.floor(perBatch / 5);
-    for (let i = 0; i < perBatch - resolvedShare; i++) {
-      const unit = units[(b * 31 + i) % units.length]!;
-      const code = `${prefix}-${b}-${i}`;
-      events.push({
-        specversion: '1.0',
-        id: `r-${b}-${i}`,
-        source: `/agencies/${unit}/igate`,
-        type: 'vn.gov.tthc.dossier.received',
-        time: vnTime(at),
-        subject: code,
-        data: { dossierCode: code, procedureCode: tag, sectorCode: 'G09-TP01', unitCode: unit, occurredAt: vnTime(at), receivedAt: vnTime(at), dueAt: vnTime(at + 3 * DAY), channel: i % 3 === 0 ? 'direct' : 'online', applicantType: 'citizen' },
-      } as unknown as DossierEvent);
-      if (recent.length < 50_000) recent.push({ code, unit, proc: tag });
+    if (b === warmupBatches) {
+      measureStart = now();
+      cpuAtWarm = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procCpuMs(pid)]));
+      loopDelay.enable();
     }
-    for (let i = 0; i < resolvedShare && recent.length > 5 * perBatch; i++) {
-      const d = recent.shift()!;
-      events.push({
-        specversion: '1.0',
-        id: `z-${d.code}`,
-        source: `/agencies/${d.unit}/igate`,
-        type: 'vn.gov.tthc.dossier.resolved',
-        time: vnTime(at),
-        subject: d.code,
-        data: { dossierCode: d.code, procedureCode: d.proc, sectorCode: 'G09-TP01', unitCode: d.unit, occurredAt: vnTime(at), resolvedAt: vnTime(at) },
-      } as unknown as DossierEvent);
-    }
-    const track: BatchTrack = { expected: perBatch - resolvedShare, sentAt: now(), ackAt: 0, doneAt: 0, recordTs: 0, counts: new Map(), measured: b >= warmupBatches };
+    const { tag, expected, body, events } = planned[b]!;
+    const track: BatchTrack = { expected, sentAt: now(), ackAt: 0, doneAt: 0, recordTs: 0, viewAt: 0, counts: new Map(), measured: b >= warmupBatches };
     batches.set(tag, track);
-    sentEvents += events.length;
-    const body = JSON.stringify(events.map(toCloudEventJson));
+    sentEvents += events;
+    if (track.measured) measuredEvents += events;
     const p = fetch(`${gateway.url}/v1/events:batch`, {
       method: 'POST',
       headers: { authorization: `Bearer ${gateway.key}`, 'content-type': 'application/cloudevents-batch+json' },
@@ -318,18 +448,28 @@ async function endToEnd(brokers: string[], bus: KafkaBus): Promise<EndToEnd> {
     inFlight.add(p);
   }
   await Promise.all(inFlight);
+  const measuredRate = measuredEvents / ((now() - measureStart) / 1000);
+  const cpuUsPerEvent = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, ((procCpuMs(pid) - (cpuAtWarm[k] ?? Number.NaN)) * 1000) / measuredEvents]));
+  loopDelay.disable();
   const achievedRate = sentEvents / ((now() - started) / 1000);
   const measured = [...batches.values()].filter((t) => t.measured && t.ackAt > 0);
-  await waitFor(() => measured.every((t) => t.doneAt > 0), { timeoutMs: 30_000, message: 'every batch visible in the partials' }).catch((err: unknown) =>
-    log(`e2e: ${measured.filter((t) => t.doneAt === 0).length} batches never became visible (${String(err)})`),
+  await waitFor(() => measured.every((t) => t.doneAt > 0 && t.viewAt > 0), { timeoutMs: 30_000, message: 'every batch visible in the partials and at the subscriber' }).catch((err: unknown) =>
+    log(`e2e: ${measured.filter((t) => t.doneAt === 0 || t.viewAt === 0).length} batches never became visible (${String(err)})`),
   );
+  subscriber.close();
   await tail.stop();
-  await Promise.all([gateway.proc.kill('SIGTERM'), aggregator.proc.kill('SIGTERM')]);
-  const done = measured.filter((t) => t.doneAt > 0);
-  const total = done.map((t) => t.doneAt - t.sentAt);
-  const gw = done.map((t) => t.ackAt - t.sentAt);
-  const agg = done.map((t) => t.recordTs - t.ackAt);
-  const read = done.map((t) => t.doneAt - t.recordTs);
+  await Promise.all([gateway.proc.kill('SIGTERM'), aggregator.proc.kill('SIGTERM'), view.proc.kill('SIGTERM')]);
+  const done = measured.filter((t) => t.doneAt > 0 && t.viewAt > 0);
+  const pct = (f: (t: BatchTrack) => number): [number, number] => {
+    const xs = done.map(f);
+    return [percentile(xs, 50), percentile(xs, 99)];
+  };
+  const total = done.map((t) => t.viewAt - t.sentAt);
+  const [partialsP50, partialsP99] = pct((t) => t.doneAt - t.sentAt);
+  const [gatewayP50, gatewayP99] = pct((t) => t.ackAt - t.sentAt);
+  const [aggregatorP50, aggregatorP99] = pct((t) => t.recordTs - t.ackAt);
+  const [readP50, readP99] = pct((t) => t.doneAt - t.recordTs);
+  const [viewP50, viewP99] = pct((t) => t.viewAt - t.recordTs);
   const out: EndToEnd = {
     rate: E2E_RATE,
     achievedRate,
@@ -337,19 +477,32 @@ async function endToEnd(brokers: string[], bus: KafkaBus): Promise<EndToEnd> {
     p50: percentile(total, 50),
     p99: percentile(total, 99),
     max: Math.max(...total),
-    gatewayP50: percentile(gw, 50),
-    gatewayP99: percentile(gw, 99),
-    aggregatorP50: percentile(agg, 50),
-    aggregatorP99: percentile(agg, 99),
-    readP50: percentile(read, 50),
-    readP99: percentile(read, 99),
+    partialsP50,
+    partialsP99,
+    gatewayP50,
+    gatewayP99,
+    aggregatorP50,
+    aggregatorP99,
+    readP50,
+    readP99,
+    viewP50,
+    viewP99,
+    benchLoopDelayP99: loopDelay.percentile(99) / 1e6,
+    cpuUsPerEvent,
     lost: lost + (measured.length - done.length),
   };
+  const ms = (a: number, b: number): string => `${round(a, 1)} / ${round(b, 1)}`;
   log(
-    `e2e: ${round(achievedRate)} events/s sent, ${done.length} batches of ${perBatch} measured; POST → visible p50 ${round(out.p50, 1)} ms, p99 ${round(out.p99, 1)} ms, max ${round(out.max, 1)} ms`,
+    `e2e: ${round(achievedRate)} events/s sent, ${done.length} batches of ${perBatch} measured; POST → view subscriber p50 ${round(out.p50, 1)} ms, p99 ${round(out.p99, 1)} ms, max ${round(out.max, 1)} ms; POST → partials topic p50 ${round(partialsP50, 1)}, p99 ${round(partialsP99, 1)} ms`,
   );
   log(
-    `e2e split (p50 / p99 ms): gateway until 202 ${round(out.gatewayP50, 1)} / ${round(out.gatewayP99, 1)}; 202 → partial appended ${round(out.aggregatorP50, 1)} / ${round(out.aggregatorP99, 1)}; partials topic → reader ${round(out.readP50, 1)} / ${round(out.readP99, 1)}`,
+    `e2e split (p50 / p99 ms): gateway until 202 ${ms(gatewayP50, gatewayP99)}; 202 → partial appended ${ms(aggregatorP50, aggregatorP99)}; appended → bench's partials reader ${ms(readP50, readP99)}; appended → view's SSE subscriber ${ms(viewP50, viewP99)}; bench event-loop delay p99 ${round(out.benchLoopDelayP99, 1)} ms`,
+  );
+  const rate = measuredRate;
+  log(
+    `e2e CPU per event (µs; share of one core at ${round(rate)} events/s): ${Object.entries(cpuUsPerEvent)
+      .map(([k, us]) => `${k} ${round(us, 1)} (${round((us * rate) / 1e4)} %)`)
+      .join(', ')}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
   );
   return out;
 }
@@ -358,19 +511,32 @@ async function endToEnd(brokers: string[], bus: KafkaBus): Promise<EndToEnd> {
 
 interface FanOut {
   subscribers: number;
+  clientProcesses: number;
   rounds: number;
+  /** Append → each subscriber holds the update: every (stream, round) sample. */
   p50: number;
   p99: number;
   max: number;
+  /** Append → the first stream of each round holds it (the pipeline with the least client queueing), p50/p99 over rounds. */
+  firstP50: number;
+  firstP99: number;
+  /** First → last stream of a round, as the clients saw it. */
+  spreadP50: number;
+  spreadP99: number;
+  /** Server: the view's hand-off of one update to every stream, wall and CPU ms, p99 over rounds. */
+  serverHandoffP99: number;
+  serverHandoffCpuP99: number;
+  /** Client processes: CPU ms from a round's first receipt to its last (summed over client processes), and inside the bench's handlers. */
+  clientCpuP50: number;
+  clientCpuP99: number;
+  clientHandlerP99: number;
   missing: number;
 }
 
 async function fanOut(brokers: string[], bus: KafkaBus): Promise<FanOut | string> {
   let viewModule: typeof import('../services/view/src/index.js');
-  let viewSupport: typeof import('../services/view/src/test-support.js');
   try {
     viewModule = await import('../services/view/src/index.js');
-    viewSupport = await import('../services/view/src/test-support.js');
   } catch (err) {
     return `view factory not importable (${err instanceof Error ? err.message : String(err)})`;
   }
@@ -386,6 +552,7 @@ async function fanOut(brokers: string[], bus: KafkaBus): Promise<FanOut | string
     return { key: partialRecordKey(0, p.key), value: Buffer.from(encodePartialRecordValue(p)), headers: {} };
   };
   await bus.log.append(topic, [record(1)]);
+  // The view as `iocbus view` runs it (production defaults, its fetch wait included), in this process.
   const config = viewModule.viewConfigSchema.parse({
     http: { host: '127.0.0.1', port: 0 },
     grpc: { host: '127.0.0.1', port: 0 },
@@ -394,35 +561,81 @@ async function fanOut(brokers: string[], bus: KafkaBus): Promise<FanOut | string
     subscribe: { maxSubscribers: FANOUT_SUBSCRIBERS + 100 },
     log: { level: 'silent' },
   });
-  const viewBus = createKafkaBus({ brokers, clientId: 'bench-view', clientLogLevel: 'nothing', consumer: { maxWaitTimeMs: 100 } });
-  const view = await viewSupport.startView(viewBus.source, { config, catalog });
-  const subscribers = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./pipeline-subscribers.ts', import.meta.url)), String(view.httpPort), String(FANOUT_SUBSCRIBERS), '/v1/indicators:stream?indicator=received&scope=province&window=today'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const lines: Record<string, unknown>[] = [];
-  createInterface({ input: subscribers.stdout }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+  const viewBus = createKafkaBus({ brokers, clientId: 'bench-view', clientLogLevel: 'nothing', consumer: { maxWaitTimeMs: config.kafka.maxWaitTimeMs } });
+  const publishes: PublishInfo[] = [];
+  const view = viewModule.createView({
+    config,
+    source: viewBus.source,
+    catalog,
+    logger: createLogger({ service: 'view', level: 'silent' }),
+    registry: createRegistry({ defaultMetrics: false }),
+    onPublished: (p) => {
+      if (p.messages >= FANOUT_SUBSCRIBERS) publishes.push(p);
+    },
+  });
+  const { httpPort } = await view.listen();
+  await view.start();
+  await view.ready;
+  const path = '/v1/indicators:stream?indicator=received&scope=province&window=today';
+  const clients = Array.from({ length: FANOUT_CLIENT_PROCESSES }, (_, i) => {
+    const n = Math.floor(FANOUT_SUBSCRIBERS / FANOUT_CLIENT_PROCESSES) + (i < FANOUT_SUBSCRIBERS % FANOUT_CLIENT_PROCESSES ? 1 : 0);
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./pipeline-subscribers.ts', import.meta.url)), String(httpPort), String(n), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: Record<string, unknown>[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+    return { child, n, lines };
+  });
   try {
-    await waitFor(() => lines.some((l) => l.connected === FANOUT_SUBSCRIBERS), { timeoutMs: 60_000, message: `${FANOUT_SUBSCRIBERS} subscribers connected` });
+    await waitFor(() => clients.every((c) => c.lines.some((l) => l.connected === c.n)), { timeoutMs: 60_000, message: `${FANOUT_SUBSCRIBERS} subscribers connected` });
     await delay(500);
     const latencies: number[] = [];
+    const first: number[] = [];
+    const spread: number[] = [];
+    const clientCpu: number[] = [];
+    const clientHandler: number[] = [];
+    publishes.length = 0;
     let missing = 0;
     for (let r = 0; r < FANOUT_ROUNDS; r++) {
       const value = 2 + r;
       const t0 = now();
       await bus.log.append(topic, [record(value)]);
-      const line = await waitFor(() => lines.find((l) => l.value === value), { timeoutMs: 15_000, message: `value ${value} at every subscriber` });
-      const times = line.times as number[];
+      const lines = await Promise.all(clients.map((c) => waitFor(() => c.lines.find((l) => l.value === value), { timeoutMs: 15_000, message: `value ${value} at every subscriber` })));
+      const times = lines.flatMap((l) => l.times as number[]);
       missing += FANOUT_SUBSCRIBERS - times.length;
       for (const t of times) latencies.push(t - t0);
+      first.push(Math.min(...times) - t0);
+      spread.push(Math.max(...times) - Math.min(...times));
+      clientCpu.push(lines.reduce((n, l) => n + (l.cpuMs as number), 0));
+      clientHandler.push(lines.reduce((n, l) => n + (l.handlerMs as number), 0));
       await delay(100);
     }
-    const out = { subscribers: FANOUT_SUBSCRIBERS, rounds: FANOUT_ROUNDS, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies), missing };
-    log(`fan-out: ${FANOUT_SUBSCRIBERS} SSE subscribers × ${FANOUT_ROUNDS} updates; append → delivered p50 ${round(out.p50, 1)} ms, p99 ${round(out.p99, 1)} ms, max ${round(out.max, 1)} ms, missing ${missing}`);
+    const out: FanOut = {
+      subscribers: FANOUT_SUBSCRIBERS,
+      clientProcesses: FANOUT_CLIENT_PROCESSES,
+      rounds: FANOUT_ROUNDS,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: Math.max(...latencies),
+      firstP50: percentile(first, 50),
+      firstP99: percentile(first, 99),
+      spreadP50: percentile(spread, 50),
+      spreadP99: percentile(spread, 99),
+      serverHandoffP99: percentile(publishes.map((p) => p.fanoutMs), 99),
+      serverHandoffCpuP99: percentile(publishes.map((p) => p.fanoutCpuMs), 99),
+      clientCpuP50: percentile(clientCpu, 50),
+      clientCpuP99: percentile(clientCpu, 99),
+      clientHandlerP99: percentile(clientHandler, 99),
+      missing,
+    };
+    const ms = (a: number, b: number): string => `${round(a, 1)} / ${round(b, 1)}`;
+    log(
+      `fan-out: ${FANOUT_SUBSCRIBERS} SSE subscribers in ${FANOUT_CLIENT_PROCESSES} client process(es) × ${FANOUT_ROUNDS} updates; append → delivered p50 ${round(out.p50, 1)} ms, p99 ${round(out.p99, 1)} ms, max ${round(out.max, 1)} ms, missing ${missing}`,
+    );
+    log(
+      `fan-out split (p50 / p99 ms): append → first stream ${ms(out.firstP50, out.firstP99)}; first → last stream ${ms(out.spreadP50, out.spreadP99)}; server hand-off to all streams p99 ${round(out.serverHandoffP99, 1)} (CPU ${round(out.serverHandoffCpuP99, 1)}); client CPU per update ${ms(out.clientCpuP50, out.clientCpuP99)} (in the bench's handlers p99 ${round(out.clientHandlerP99, 1)})`,
+    );
     return out;
   } finally {
-    subscribers.kill('SIGTERM');
+    for (const c of clients) c.child.kill('SIGTERM');
     await view.close();
     await viewBus.close();
   }
@@ -436,7 +649,7 @@ let result: Record<string, unknown> = {};
 try {
   log(`pipeline bench on Kafka ${kafka.version} at ${kafka.brokers.join(',')}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
   const c = PHASES.has('catchup') ? await catchUp(kafka.brokers, bus) : undefined;
-  const e = PHASES.has('e2e') ? await endToEnd(kafka.brokers, bus) : undefined;
+  const e = PHASES.has('e2e') ? await endToEnd(kafka.brokers, bus, kafka.pid) : undefined;
   const f = PHASES.has('fanout') ? await fanOut(kafka.brokers, bus) : 'phase not run';
   if (typeof f === 'string') log(`fan-out: not measured: ${f}`);
   result = {
@@ -446,7 +659,12 @@ try {
     ratio: c === undefined ? null : round(c.eventsPerS / c.ceilingPerS, 3),
     e2e_p50_ms: e === undefined ? null : round(e.p50, 1),
     e2e_p99_ms: e === undefined ? null : round(e.p99, 1),
+    e2e_partials_p50_ms: e === undefined ? null : round(e.partialsP50, 1),
+    e2e_partials_p99_ms: e === undefined ? null : round(e.partialsP99, 1),
     fanout_p99_ms: typeof f === 'string' ? null : round(f.p99, 1),
+    fanout_first_p99_ms: typeof f === 'string' ? null : round(f.firstP99, 1),
+    fanout_server_handoff_cpu_p99_ms: typeof f === 'string' ? null : round(f.serverHandoffCpuP99, 1),
+    fanout_client_cpu_p99_ms: typeof f === 'string' ? null : round(f.clientCpuP99, 1),
   };
   log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 } finally {

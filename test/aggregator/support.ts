@@ -37,8 +37,9 @@ process.on('exit', () => {
   for (const p of running) p.child.kill('SIGKILL');
 });
 
-export function spawnService(name: 'aggregator' | 'gateway' | 'view', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
+/** `nodeArgs`: more node options, e.g. `--cpu-prof` (which NODE_OPTIONS does not allow). */
+export function spawnService(name: 'aggregator' | 'gateway' | 'view', env: Record<string, string>, nodeArgs: readonly string[] = []): ServiceProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -137,8 +138,8 @@ export function aggregatorEnv(brokers: string[], prefix: string, extra: Record<s
   };
 }
 
-export async function startAggregator(brokers: string[], prefix: string, extra: Record<string, string> = {}): Promise<{ proc: ServiceProcess; port: number }> {
-  const proc = spawnService('aggregator', aggregatorEnv(brokers, prefix, extra));
+export async function startAggregator(brokers: string[], prefix: string, extra: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<{ proc: ServiceProcess; port: number }> {
+  const proc = spawnService('aggregator', aggregatorEnv(brokers, prefix, extra), nodeArgs);
   const line = await proc.waitForLog((l) => l.msg === 'http listening', 'metrics server to listen', 120_000);
   return { proc, port: line.port as number };
 }
@@ -154,7 +155,7 @@ export async function readyz(port: number): Promise<{ code: number; body: ReadyS
 }
 
 /** A gateway child publishing to `topic`, with one admin key allowed everything; resolves with its URL and key. */
-export async function startGateway(brokers: string[], topic: string, extra: Record<string, string> = {}): Promise<{ proc: ServiceProcess; url: string; key: string }> {
+export async function startGateway(brokers: string[], topic: string, extra: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<{ proc: ServiceProcess; url: string; key: string }> {
   const admin = await generateApiKey('admin');
   const keysFile = join(tmpdir(), `iocbus-keys-${process.pid}-${Date.now()}.json`);
   await writeFile(keysFile, JSON.stringify({ keys: [{ id: 'admin', hash: admin.hash, sources: ['*'], units: ['*'], rate: { eventsPerSecond: 1_000_000, burst: 1_000_000 } }] }));
@@ -168,14 +169,14 @@ export async function startGateway(brokers: string[], topic: string, extra: Reco
     IOCBUS_GATEWAY__GRPC__PORT: '0',
     IOCBUS_GATEWAY__LOG__LEVEL: 'info',
     ...extra,
-  });
+  }, nodeArgs);
   const line = await proc.waitForLog((l) => l.msg === 'gateway listening', 'gateway to listen', 120_000);
   const url = `http://127.0.0.1:${line.httpPort as number}`;
   return { proc, url, key: admin.key };
 }
 
 /** A view child over `partialsTopic`; resolves with its ports once it listens. */
-export async function startViewProcess(brokers: string[], partialsTopic: string, extra: Record<string, string> = {}): Promise<{ proc: ServiceProcess; httpPort: number; grpcPort: number }> {
+export async function startViewProcess(brokers: string[], partialsTopic: string, extra: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<{ proc: ServiceProcess; httpPort: number; grpcPort: number }> {
   const proc = spawnService('view', {
     KAFKA_BROKERS: brokers.join(','),
     IOCBUS_VIEW__PARTIALS__TOPIC: partialsTopic,
@@ -185,7 +186,7 @@ export async function startViewProcess(brokers: string[], partialsTopic: string,
     IOCBUS_VIEW__GRPC__PORT: '0',
     IOCBUS_VIEW__LOG__LEVEL: 'info',
     ...extra,
-  });
+  }, nodeArgs);
   const line = await proc.waitForLog((l) => l.msg === 'listening', 'view to listen', 120_000);
   return { proc, httpPort: line.httpPort as number, grpcPort: line.grpcPort as number };
 }
