@@ -15,7 +15,7 @@ import type { Catalog } from '@iocbus/catalog';
 import type { DossierEvent } from '@iocbus/events';
 import { EngineConfigError } from './errors.js';
 import { fingerprint } from './hash.js';
-import { E_BASE, F_BASE, G_BASE, M, RAT_BASE, R_BASE } from './measures.js';
+import { E_BASE, F_BASE, G_BASE, M, MEASURE_COUNT, RAT_BASE, R_BASE } from './measures.js';
 import { partialKey, windowRef, type IndicatorPartial, type WindowRef } from './partials.js';
 import { endedOf, ended, feeMask, gauge, gaugeOf, receivedMask } from './rules.js';
 import { ComboTable, ScopeTable, type ScopeRef } from './scopes.js';
@@ -605,7 +605,26 @@ class Engine implements PartitionEngine, LifecycleHost {
     return r;
   }
 
-  private toPartial(c: Cell): IndicatorPartial {
+  /**
+   * Partials of `cells`. Their measures are views into one buffer allocated for the whole call: a separate
+   * small Float64Array per partial costs a native allocation each (V8 keeps typed arrays over 64 bytes off
+   * the JS heap), which was 6 % of the engine's time at a drain every 250,000 events.
+   */
+  private toPartials(cells: readonly Cell[]): IndicatorPartial[] {
+    const MC = MEASURE_COUNT;
+    const buf = new Float64Array(cells.length * MC);
+    const m = this.acc.m;
+    const out = new Array<IndicatorPartial>(cells.length);
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i] as Cell;
+      const base = i * MC;
+      for (let j = 0; j < MC; j++) buf[base + j] = m[c.off + j] as number;
+      out[i] = this.toPartial(c, buf.subarray(base, base + MC));
+    }
+    return out;
+  }
+
+  private toPartial(c: Cell, measures: Float64Array): IndicatorPartial {
     const window = this.winRef(c.win);
     const scope = this.scopeRef(c.scope);
     // The key string is built once per cell and kept on it.
@@ -614,7 +633,7 @@ class Engine implements PartitionEngine, LifecycleHost {
       key: c.key,
       window,
       scope,
-      measures: this.acc.measuresOf(c),
+      measures,
       sketch: c.sketch === null || c.sketch.isEmpty() ? null : c.sketch.clone(),
       closed: c.win.closed,
       revised: c.revised,
@@ -623,16 +642,14 @@ class Engine implements PartitionEngine, LifecycleHost {
 
   partials(): IndicatorPartial[] {
     this.flush();
-    const out: IndicatorPartial[] = [];
-    for (const c of this.acc.allCells()) out.push(this.toPartial(c));
-    return out;
+    return this.toPartials([...this.acc.allCells()]);
   }
 
   drainChanges(): PartialChanges {
     this.flush();
     const { cells, evicted } = this.acc.drain();
     return {
-      updated: cells.map((c) => this.toPartial(c)),
+      updated: this.toPartials(cells),
       evicted: evicted.map((e) => {
         const window = windowRef(kindName(e.kind), e.index);
         const scope = this.scopeRef(e.scope);

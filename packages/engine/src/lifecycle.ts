@@ -7,6 +7,7 @@
 import type { Catalog } from '@iocbus/catalog';
 import { EVENT_TYPES, TYPE_PREFIX, toEpochMs, type DossierEvent } from '@iocbus/events';
 import { hashCode } from './hash.js';
+import { daysFromCivil } from './time.js';
 import {
   END_NONE,
   END_RESOLVED,
@@ -86,8 +87,51 @@ const MAX_SEC = 0xffff_ffff;
 
 /** Epoch seconds of an RFC 3339 string; 0 ("absent") for anything unusable, so state stays in Uint32. */
 export function toSec(s: string): number {
+  const fast = fixedShapeSec(s);
+  if (fast === fast) return fast >= 1 && fast < MAX_SEC ? fast : 0;
   const ms = toEpochMs(s);
   return ms >= 1000 && ms < MAX_SEC * 1000 ? Math.floor(ms / 1000) : 0;
+}
+
+// Day number of the last date seen by fixedShapeSec: events come roughly in time order, so most share it.
+let lastDateKey = -1;
+let lastDays = 0;
+
+/**
+ * Epoch seconds of the one shape agency systems send, `YYYY-MM-DDThh:mm:ss±hh:mm` (25 characters, no
+ * fraction), or NaN for any other string (toSec then takes toEpochMs's general path). Same arithmetic as
+ * toEpochMs, but the date's day number is computed once per date rather than per timestamp, and there is
+ * no fraction or suffix scanning. time.test.ts checks it equals toEpochMs on every string of the shape.
+ */
+export function fixedShapeSec(s: string): number {
+  if (s.length !== 25) return NaN;
+  const sign = s.charCodeAt(19);
+  if ((sign !== 43 && sign !== 45) || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(22) !== 58) return NaN;
+  const t = s.charCodeAt(10);
+  if (t !== 84 && t !== 116) return NaN;
+  const y = dig(s, 0) * 1000 + dig(s, 1) * 100 + dig(s, 2) * 10 + dig(s, 3);
+  const mo = dig(s, 5) * 10 + dig(s, 6);
+  const d = dig(s, 8) * 10 + dig(s, 9);
+  const h = dig(s, 11) * 10 + dig(s, 12);
+  const mi = dig(s, 14) * 10 + dig(s, 15);
+  const sec = dig(s, 17) * 10 + dig(s, 18);
+  const oh = dig(s, 20) * 10 + dig(s, 21);
+  const om = dig(s, 23) * 10 + dig(s, 24);
+  // A non-digit makes its dig() negative enough to make the sum negative: below every real field value.
+  if ((y | mo | d | h | mi | sec | oh | om) < 0) return NaN;
+  const key = y * 10_000 + mo * 100 + d;
+  if (key !== lastDateKey) {
+    lastDays = daysFromCivil(y, mo, d);
+    lastDateKey = key;
+  }
+  const offsetMin = (sign === 45 ? -1 : 1) * (oh * 60 + om);
+  return ((lastDays * 24 + h) * 60 + mi - offsetMin) * 60 + sec;
+}
+
+/** Digit value at i, or a large negative number for anything else. */
+function dig(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -100_000;
 }
 
 function insertSorted(list: number[], v: number): void {

@@ -14,13 +14,15 @@ export interface ScopeRef {
 }
 
 export const SCOPES_PER_COMBO = 5;
+const PACK = 2 ** 26;
 export const PROVINCE_SCOPE = 0;
 
 export class ScopeTable {
   readonly kinds: number[] = [];
   readonly codes: string[] = [];
   readonly groups: (string | undefined)[] = [];
-  private readonly ids = new Map<string, number>();
+  /** Id by code, one map per scope kind (no `${kind}:${code}` string built per look-up). */
+  private readonly ids: Map<string, number>[] = SCOPE_KINDS.map(() => new Map<string, number>());
 
   constructor(provinceCode: string) {
     this.intern(0, provinceCode, undefined);
@@ -31,11 +33,11 @@ export class ScopeTable {
   }
 
   intern(kind: number, code: string, group: string | undefined): number {
-    const key = `${kind}:${code}`;
-    let id = this.ids.get(key);
+    const ids = this.ids[kind] as Map<string, number>;
+    let id = ids.get(code);
     if (id === undefined) {
       id = this.codes.length;
-      this.ids.set(key, id);
+      ids.set(code, id);
       this.kinds.push(kind);
       this.codes.push(code);
       this.groups.push(group);
@@ -55,14 +57,25 @@ export class ComboTable {
   /** SCOPES_PER_COMBO scope ids per combo; -1 where the dossier has no such scope (e.g. unknown sector). */
   scopes = new Int32Array(64 * SCOPES_PER_COMBO);
   size = 0;
-  private readonly ids = new Map<string, number>();
+  /**
+   * Id by (unit, procedure) → (sector, channel), as numbers: scope ids are far below 2^26, so each pair packs
+   * into one exact double key (no string of four numbers formatted per new combo).
+   */
+  private readonly ids = new Map<number, Map<number, number>>();
 
   intern(unit: number, procedure: number, sector: number, channel: number): number {
-    const key = `${unit},${procedure},${sector},${channel}`;
-    let id = this.ids.get(key);
+    if (unit >= PACK || procedure >= PACK || sector >= PACK || channel >= PACK) throw new RangeError('scope id beyond the combo table range');
+    const outerKey = unit * PACK + procedure;
+    let inner = this.ids.get(outerKey);
+    if (inner === undefined) {
+      inner = new Map();
+      this.ids.set(outerKey, inner);
+    }
+    const innerKey = (sector + 1) * PACK + (channel + 1);
+    let id = inner.get(innerKey);
     if (id === undefined) {
       id = this.size++;
-      this.ids.set(key, id);
+      inner.set(innerKey, id);
       if (this.size * SCOPES_PER_COMBO > this.scopes.length) {
         const next = new Int32Array(this.scopes.length * 2);
         next.set(this.scopes);

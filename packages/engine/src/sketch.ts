@@ -27,10 +27,13 @@ export function sketchKeyValue(key: number): number {
   return Math.pow(2, key / MULTIPLIER) * VALUE_SCALE;
 }
 
-/** A packed array of n zeros (small-integer elements; cheaper to allocate than a typed array). */
+/**
+ * An array of n zeros (small-integer elements; cheaper to allocate than a typed array), allocated at its
+ * final length: filling an empty array by push re-allocated it a dozen times on the way to a few hundred.
+ */
 function zeros(n: number): number[] {
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(0);
+  const a = new Array<number>(n);
+  for (let i = 0; i < n; i++) a[i] = 0;
   return a;
 }
 
@@ -122,10 +125,12 @@ export class Sketch {
     const ks = this.keys;
     const lo = ks[0] as number;
     const hi = ks[ks.length - 1] as number;
-    const d = zeros(hi - lo + 1);
-    for (let j = 0; j < ks.length; j++) d[(ks[j] as number) - lo] = this.counts[j] as number;
+    // Slack on both sides, as growDense leaves: the keys seen so far rarely span the range still to come.
+    const slack = Math.max(8, hi - lo + 1) >> 1;
+    const d = zeros(hi - lo + 1 + 2 * slack);
+    for (let j = 0; j < ks.length; j++) d[(ks[j] as number) - lo + slack] = this.counts[j] as number;
     this.dense = d;
-    this.offset = lo;
+    this.offset = lo - slack;
     this.keys = NONE;
     this.counts = NONE;
   }

@@ -6,6 +6,7 @@
  *
  * Times are whole seconds since the epoch in Uint32 (good until 2106); 0 means "absent".
  */
+import { CodeIndex, codeHash } from './code-index.js';
 
 // flags bits
 export const F_CHANNEL = 0b11; // 0 none, 1 direct, 2 online, 3 postal
@@ -143,7 +144,7 @@ export class DossierStore {
   highWater = 0;
   live = 0;
   private freeSlots: number[] = [];
-  readonly index = new Map<string, number>();
+  private readonly index: CodeIndex;
   codes: (string | undefined)[] = [];
 
   recvAt: Uint32Array;
@@ -169,6 +170,7 @@ export class DossierStore {
   constructor(initialCapacity = 1024) {
     const n = Math.max(16, initialCapacity);
     this.capacity = n;
+    this.index = new CodeIndex(n);
     this.recvAt = new Uint32Array(n);
     this.recvFp = new Uint32Array(n);
     this.dueAt = new Uint32Array(n);
@@ -211,15 +213,16 @@ export class DossierStore {
 
   /** Slot of `code`, allocating a fresh one when unseen. */
   slot(code: string): number {
-    const found = this.index.get(code);
-    if (found !== undefined) return found;
+    const h = codeHash(code);
+    const found = this.index.find(code, h, this.codes);
+    if (found >= 0) return found;
     let idx = this.freeSlots.pop();
     if (idx === undefined) {
       idx = this.highWater++;
       if (idx >= this.capacity) this.growTo(Math.ceil(this.capacity * 1.5));
     }
-    this.index.set(code, idx);
     this.codes[idx] = code;
+    this.index.insert(h, idx);
     this.live++;
     return idx;
   }
@@ -238,7 +241,7 @@ export class DossierStore {
   evict(idx: number): void {
     const code = this.codes[idx];
     if (code === undefined) return;
-    this.index.delete(code);
+    this.index.delete(codeHash(code), idx);
     this.codes[idx] = undefined;
     this.fps.free(this.fpHead[idx] as number);
     this.rare.delete(idx);
@@ -275,7 +278,7 @@ export class DossierStore {
       const code = this.codes[i];
       if (code === undefined) this.freeSlots.push(i);
       else {
-        this.index.set(code, i);
+        this.index.insert(codeHash(code), i);
         this.live++;
       }
     }
