@@ -29,14 +29,19 @@
  *
  * Figures on the shared 2-core machine (load average 11–30 from other benchmarks; wall-clock figures swing
  * by several times from run to run — compare CPU per event and A/B pairs):
- *  - e2e at 10,000 events/s: CPU per event gateway 25–30 µs, aggregator 18–25, view 12–18, broker 20–24,
- *    bench 13–16: about 1.1 cores for the pipeline. POST → view subscriber p50 0.33–1.6 s, p99 1.1–5 s, most of
- *    it POST → 202 (requests queueing at a CPU-starved gateway and broker); 202 → partial appended p50
- *    −37…145 ms, append → view subscriber p50 70–300 ms.
- *  - fan-out, 1,000 SSE streams: server hand-off CPU p99 21–31 ms (~24 µs per stream, one socket write each:
- *    a 450-byte event costs the same written as a string or as bytes); append → first stream p50 10–22 ms;
- *    client CPU per update p50 12–18 ms; append → delivered p99 100–490 ms, moving with the machine's load
- *    and with how the clients are split (1 vs 2 processes alternated in one session: 319/161 vs 485/102 ms).
+ *  - e2e at 10,000 events/s: CPU per event gateway 25–30 µs, aggregator 18–22, view 12–20, broker 20–26,
+ *    bench 13–16: about 1.1 cores for the pipeline. Best run (load 12): POST → view subscriber p50 181 ms,
+ *    p99 1162 ms; POST → 202 p50 52 / p99 1118, 202 → partial appended 45 / 235, append → view subscriber
+ *    52 / 223, append → this process's partials reader 17 / 123 ms. At load 20–30: p50 0.3–3 s, p99 1.1–5 s,
+ *    most of it POST → 202 (requests queueing at a CPU-starved gateway and broker). The old figure
+ *    (e2e_partials, before the view was included) was p50 2069 / p99 5252 ms.
+ *  - fan-out, 1,000 SSE streams, one client process: append → delivered p50 28 ms, p99 214 ms (load 12;
+ *    100–490 ms at p99 over other runs); append → first stream p50 10–22, p99 35–105 ms; server hand-off to
+ *    all streams CPU p99 21–31 ms (~24 µs per stream, one socket write each; a 450-byte event costs the same
+ *    written as a string or as bytes); the client process's CPU per update p50 12–18, p99 48–69 ms, which is
+ *    what stretches the first → last stream spread (p99 120–420 ms) beyond the server's hand-off. Client
+ *    processes 1 vs 2 alternated in one session: p99 319/161 vs 485/102 ms — the client side dominates the
+ *    tail, and it moves with the machine's load, not with the server.
  *
  * Environment: KAFKA_BROKERS (else a broker is started), BENCH_CATCHUP_EVENTS (default 300000),
  * BENCH_E2E_RATE (events/s, default 10000), BENCH_E2E_SECONDS (measured, default 15), BENCH_E2E_WARMUP_SECONDS
