@@ -81,25 +81,44 @@ function mergeInto(target: IndicatorPartial, b: IndicatorPartial): void {
  * except processing-second sums, which are integers too).
  */
 export function mergePartials(...collections: Iterable<IndicatorPartial>[]): IndicatorPartial[] {
-  // A key seen once is passed through as is (partials are treated as immutable values); the copy is made
-  // only when a second contribution has to be added to it.
-  const byKey = new Map<string, { p: IndicatorPartial; owned: boolean }>();
+  // A key seen once is passed through as is (partials are treated as immutable values). Keys with several
+  // contributions get a copy to add into; all those copies' measures are views of one buffer sized once the
+  // grouping is known, rather than a Float64Array each (V8 allocates those outside the JS heap, one by one).
+  const byKey = new Map<string, number>();
+  const firsts: IndicatorPartial[] = [];
+  const more: (IndicatorPartial[] | undefined)[] = [];
+  let merging = 0;
   for (const coll of collections) {
     for (const p of coll) {
-      const cur = byKey.get(p.key);
-      if (cur === undefined) byKey.set(p.key, { p, owned: false });
-      else {
-        if (!cur.owned) {
-          cur.p = clonePartial(cur.p);
-          cur.owned = true;
-        }
-        mergeInto(cur.p, p);
+      const i = byKey.get(p.key);
+      if (i === undefined) {
+        byKey.set(p.key, firsts.length);
+        firsts.push(p);
+        more.push(undefined);
+      } else {
+        const list = more[i];
+        if (list === undefined) {
+          more[i] = [p];
+          merging++;
+        } else list.push(p);
       }
     }
   }
-  const out: IndicatorPartial[] = [];
-  for (const v of byKey.values()) out.push(v.p);
-  return out;
+  if (merging === 0) return firsts;
+  const buf = new Float64Array(merging * MEASURE_COUNT);
+  let used = 0;
+  for (let i = 0; i < firsts.length; i++) {
+    const list = more[i];
+    if (list === undefined) continue;
+    const a = firsts[i] as IndicatorPartial;
+    const measures = buf.subarray(used, used + MEASURE_COUNT);
+    used += MEASURE_COUNT;
+    measures.set(a.measures.length > MEASURE_COUNT ? a.measures.subarray(0, MEASURE_COUNT) : a.measures);
+    const out: IndicatorPartial = { key: a.key, window: a.window, scope: a.scope, measures, sketch: a.sketch?.clone() ?? null, closed: a.closed, revised: a.revised };
+    for (const b of list) mergeInto(out, b);
+    firsts[i] = out;
+  }
+  return firsts;
 }
 
 const PARTIAL_MAGIC = 0x50; // 'P'
