@@ -83,40 +83,18 @@ export class Ingestor {
     let settle!: (ok: boolean) => void;
     const acked = new Promise<boolean>((resolve) => (settle = resolve));
 
-    for (let i = 0; i < candidates.length; i++) {
-      const candidate = candidates[i] as Candidate;
-      if (!candidate.ok) {
-        results[i] = rejected(candidate.id, candidate.source, 'IOC_GATEWAY_VALIDATION', candidate.problems);
-        continue;
-      }
-      const { event } = candidate;
-      const denied = forbidden(principal, event);
-      if (denied !== undefined) {
-        results[i] = rejected(event.id, event.source, 'IOC_GATEWAY_FORBIDDEN', denied);
-        continue;
-      }
-      const key = dedupKey(event);
-      results[i] = { id: event.id, source: event.source, status: 'duplicate' };
-      if (this.options.seen.has(key)) continue;
-      const pending = this.writing.get(key);
-      if (pending === acked) {
-        own.push(i);
-        continue;
-      }
-      if (pending !== undefined) {
-        waiting.push({ index: i, acked: pending });
-        continue;
-      }
-      this.writing.set(key, acked);
-      records.push(toKafkaRecord(event));
-      keys.push(key);
-      own.push(i);
-      (results[i] as EventResult).status = 'accepted';
+    try {
+      this.sort(principal, candidates, results, acked, records, keys, own, waiting);
+    } catch (err) {
+      // Nothing was submitted: copies must not wait for a write that will never happen.
+      for (const key of keys) this.writing.delete(key);
+      settle(false);
+      throw err;
     }
 
     let failure: GatewayError | undefined;
     if (records.length > 0) {
-      const write = this.options.batcher.submit(records);
+      const write = submit(this.options.batcher, records);
       write.then(
         () => settle(true),
         () => settle(false),
@@ -146,6 +124,52 @@ export class Ingestor {
     }
     this.count(results, transport);
     return failure === undefined ? { results } : { results, error: failure };
+  }
+
+  /**
+   * Decides each candidate's result; the ones to write go to records (their dedup keys to keys and to
+   * `writing`, holding this request's write), copies of events in flight to own (this request's) or waiting.
+   */
+  private sort(
+    principal: Principal,
+    candidates: readonly Candidate[],
+    results: EventResult[],
+    acked: Promise<boolean>,
+    records: BusRecord[],
+    keys: string[],
+    own: number[],
+    waiting: { index: number; acked: Promise<boolean> }[],
+  ): void {
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i] as Candidate;
+      if (!candidate.ok) {
+        results[i] = rejected(candidate.id, candidate.source, 'IOC_GATEWAY_VALIDATION', candidate.problems);
+        continue;
+      }
+      const { event } = candidate;
+      const denied = forbidden(principal, event);
+      if (denied !== undefined) {
+        results[i] = rejected(event.id, event.source, 'IOC_GATEWAY_FORBIDDEN', denied);
+        continue;
+      }
+      const key = dedupKey(event);
+      results[i] = { id: event.id, source: event.source, status: 'duplicate' };
+      if (this.options.seen.has(key)) continue;
+      const pending = this.writing.get(key);
+      if (pending === acked) {
+        own.push(i);
+        continue;
+      }
+      if (pending !== undefined) {
+        waiting.push({ index: i, acked: pending });
+        continue;
+      }
+      records.push(toKafkaRecord(event));
+      this.writing.set(key, acked);
+      keys.push(key);
+      own.push(i);
+      (results[i] as EventResult).status = 'accepted';
+    }
   }
 
   private async withinTimeout<T>(promise: Promise<T>): Promise<T> {
@@ -181,6 +205,15 @@ export class Ingestor {
     if (duplicate > 0) events.inc({ transport, result: 'duplicate' }, duplicate);
     if (rejectedCount > 0) events.inc({ transport, result: 'rejected' }, rejectedCount);
     if (failedCount > 0) events.inc({ transport, result: 'failed' }, failedCount);
+  }
+}
+
+/** The batcher's submission, a synchronous throw included as its rejection (so `writing` is always cleaned up). */
+function submit(batcher: MicroBatcher, records: readonly BusRecord[]): Promise<void> {
+  try {
+    return batcher.submit(records);
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 
