@@ -32,11 +32,13 @@
  *  - e2e at 10,000 events/s: CPU per event gateway 25–30 µs, aggregator 18–22, view 12–20, broker 20–26,
  *    bench 13–16: about 1.1 cores for the pipeline. Best run (load 12): POST → view subscriber p50 181 ms,
  *    p99 1162 ms; POST → 202 p50 52 / p99 1118, 202 → partial appended 45 / 235, append → view subscriber
- *    52 / 223, append → this process's partials reader 17 / 123 ms. At load 20–30: p50 0.3–3 s, p99 1.1–5 s,
- *    most of it POST → 202 (requests queueing at a CPU-starved gateway and broker). The old figure
- *    (e2e_partials, before the view was included) was p50 2069 / p99 5252 ms.
+ *    52 / 223, append → this process's partials reader 17 / 123 ms. At load 15–30: p50 0.3–3.2 s, p99
+ *    1.1–6.2 s, most of it POST → 202: when the machine gives these processes less than the ~1.1 cores they
+ *    need, requests queue in front of the gateway and broker, and the load generator (32 requests in flight
+ *    at most) falls behind the rate (4,800–9,900 events/s sent). The old figure (e2e_partials, before the
+ *    view was included) was p50 2069 / p99 5252 ms.
  *  - fan-out, 1,000 SSE streams, one client process: append → delivered p50 28 ms, p99 214 ms (load 12;
- *    100–490 ms at p99 over other runs); append → first stream p50 10–22, p99 35–105 ms; server hand-off to
+ *    100–490 ms at p99 over other runs); append → first stream p50 10–22, p99 35–150 ms; server hand-off to
  *    all streams CPU p99 21–31 ms (~24 µs per stream, one socket write each; a 450-byte event costs the same
  *    written as a string or as bytes); the client process's CPU per update p50 12–18, p99 48–69 ms, which is
  *    what stretches the first → last stream spread (p99 120–420 ms) beyond the server's hand-off. Client
