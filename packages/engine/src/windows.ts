@@ -230,8 +230,37 @@ export class Accumulator {
     return n;
   }
 
+  /**
+   * What the last resolve() left in scratch/offs, so that the next fact of the same dossier in the same
+   * day, minute (or none) and combo — received and fee facts often are — reuses it: its cells are already
+   * resolved, dirty and marked revised where closed. Anything that could change that answer or overwrite
+   * scratch (resolveNow, advance, drain) clears it.
+   */
+  private memoValid = false;
+  private memoDay = 0;
+  private memoMinute = 0;
+  private memoCombo = 0;
+  private memoN = 0;
+  private memoDropped = false;
+
   /** Resolves (and marks dirty) every cell a fact at `tSec` for `combo` updates; returns how many. */
   resolve(tSec: number, combo: number): number {
+    const day = localDay(tSec);
+    const minute = tSec < this.minuteFloorSec ? -1 : Math.floor(tSec / 60);
+    if (this.memoValid && day === this.memoDay && minute === this.memoMinute && combo === this.memoCombo) {
+      if (this.memoDropped) this.lateDropped++;
+      return this.memoN;
+    }
+    const n = this.resolveCells(tSec, combo);
+    this.memoValid = true;
+    this.memoDay = day;
+    this.memoMinute = minute;
+    this.memoCombo = combo;
+    this.memoN = n;
+    return n;
+  }
+
+  private resolveCells(tSec: number, combo: number): number {
     let n = 0;
     const cal = this.calendarWindows(tSec);
     let dropped = false;
@@ -241,6 +270,7 @@ export class Accumulator {
       else n = this.addCells(w, combo, n);
     }
     if (dropped) this.lateDropped++;
+    this.memoDropped = dropped;
     // Most facts about old dossiers are far outside the rolling hour: skip the minute look-up for them.
     if (tSec < this.minuteFloorSec) return n;
     const minuteIdx = Math.floor(tSec / 60);
@@ -258,6 +288,7 @@ export class Accumulator {
   }
 
   resolveNow(combo: number): number {
+    this.memoValid = false;
     return this.addCells(this.now, combo, 0);
   }
 
@@ -298,6 +329,7 @@ export class Accumulator {
 
   /** Advances the clock: closes windows past end + lateness, evicts those past retention. */
   advance(nowSec: number): void {
+    this.memoValid = false;
     if (nowSec <= this.nowSec) return;
     this.nowSec = nowSec;
     this.minuteFloorSec = nowSec - (this.timing.retentionSec[WK.Minute] as number) - 60;
@@ -336,6 +368,7 @@ export class Accumulator {
 
   /** Cells changed since the last drain (each once), and window keys evicted since then. */
   drain(): { cells: Cell[]; evicted: EvictedKey[] } {
+    this.memoValid = false;
     const cells = this.dirty.filter((c) => !c.win.evicted);
     for (const c of this.dirty) c.dirty = false;
     this.dirty = [];
