@@ -189,7 +189,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   private async deliver(fetched: FetchedPartition): Promise<void> {
-    while (this.joining !== null) await this.joining.promise;
+    while (this.joining !== null && !this.stopping) await this.joining.promise;
     const tp = { topic: fetched.topic, partition: fetched.partition };
     if (this.stopping) return;
     // Revoked or lost since it was fetched: stop fetching it until it is announced again.
