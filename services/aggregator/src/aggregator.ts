@@ -61,6 +61,12 @@ export interface AggregatorHooks {
 export interface AggregatorDeps {
   config: AggregatorConfig;
   log: EventLog;
+  /**
+   * Where checkpoints are appended; default `log`. Over Kafka main.ts gives it a producer of its own: appends
+   * through one event log go one at a time, so a checkpoint of several MB (acks=all) would hold back every
+   * partials append queued behind it.
+   */
+  checkpointLog?: EventLog;
   source: PartitionedSource;
   admin: TopicAdmin;
   catalog: Catalog;
@@ -126,11 +132,13 @@ class AggregatorImpl implements Aggregator {
   private publishWanted = false;
   private lastPublishAt = -Infinity;
   private checkpointTimer: NodeJS.Timeout | undefined;
+  /** Checkpoint turns taken so far (each partition remembers the number of its latest turn). */
+  private checkpointTurns = 0;
   /** Publications run one at a time, and never alongside a revocation. */
   private chain: Promise<unknown> = Promise.resolve();
   /**
-   * Checkpoint rounds run on a chain of their own: a round writes whole partition states (megabytes, acks=all)
-   * and must not hold publications back; a revocation waits for the round in flight.
+   * Checkpoint turns run on a chain of their own: a turn writes a whole partition state (megabytes, acks=all)
+   * and must not hold publications back; a revocation waits for the turn in flight.
    */
   private checkpointChain: Promise<unknown> = Promise.resolve();
 
@@ -138,7 +146,7 @@ class AggregatorImpl implements Aggregator {
     this.cfg = deps.config;
     this.clock = deps.clock ?? Date.now;
     this.logger = deps.logger;
-    this.checkpoints = new CheckpointStore({ log: deps.log, source: deps.source, topic: this.cfg.topics.checkpoints, eventsTopic: this.cfg.topics.events });
+    this.checkpoints = new CheckpointStore({ log: deps.checkpointLog ?? deps.log, source: deps.source, topic: this.cfg.topics.checkpoints, eventsTopic: this.cfg.topics.events });
     this.metrics = createAggregatorMetrics(deps.registry, {
       partitions: () => {
         const now = this.clock();
@@ -301,7 +309,7 @@ class AggregatorImpl implements Aggregator {
   }
 
   private async onRevoked(partitions: readonly TopicPartition[], reason: RevokeReason): Promise<void> {
-    // Out of the map at once, so no publication or checkpoint round started from now on includes them.
+    // Out of the map at once, so no publication or checkpoint turn started from now on includes them.
     const leaving: PartitionWork[] = [];
     for (const tp of partitions) {
       const work = this.work.get(tp.partition);
@@ -310,7 +318,7 @@ class AggregatorImpl implements Aggregator {
       leaving.push(work);
     }
     await this.serial(async () => {
-      await this.checkpointChain; // a round in flight may be writing one of them
+      await this.checkpointChain; // the turn in flight may be writing one of them
       for (const work of leaving) {
         if (reason === 'stopping') {
           // Still the owner: the final values go out, then the checkpoint and its commit.
@@ -477,29 +485,48 @@ class AggregatorImpl implements Aggregator {
 
   // ---- checkpoints --------------------------------------------------------------------------------
 
-  private scheduleCheckpoint(): void {
+  /*
+   * Checkpoints are staggered: one partition per turn, a turn every checkpoint.intervalMs / (owned partitions),
+   * partitions in rotation, so each one is still checkpointed about every intervalMs. Taking a snapshot blocks
+   * the event loop (the engine serialises a whole partition state synchronously); spread out, batches and
+   * publications run between two snapshots instead of waiting behind all of them at once.
+   */
+  private scheduleCheckpoint(delayMs = this.checkpointTurnMs()): void {
     if (!this.running) return;
     this.checkpointTimer = setTimeout(() => {
-      const round = this.checkpointChain.then(async () => {
-        for (const w of [...this.work.values()]) {
-          if (w.checkpointOffset === w.position) {
-            w.checkpointAtMs = this.clock(); // nothing new: the checkpoint on file is current
-            continue;
-          }
-          if (this.work.get(w.partition) !== w) continue; // revoked meanwhile: onRevoked writes its last one
-          await this.checkpointWork(w, true);
-        }
-      });
-      this.checkpointChain = round.catch((err: unknown) => this.logger.warn({ err }, 'checkpoint round failed'));
-      void this.checkpointChain.finally(() => this.scheduleCheckpoint());
-    }, this.cfg.checkpoint.intervalMs);
+      const startedAt = performance.now();
+      const turn = this.checkpointChain.then(() => this.checkpointTurn());
+      this.checkpointChain = turn.catch((err: unknown) => this.logger.warn({ err }, 'checkpoint failed'));
+      // The next turn is due a turn after this one started (a slow write does not stretch the rotation).
+      void this.checkpointChain.finally(() => this.scheduleCheckpoint(Math.max(0, this.checkpointTurnMs() - (performance.now() - startedAt))));
+    }, delayMs);
+  }
+
+  private checkpointTurnMs(): number {
+    return this.cfg.checkpoint.intervalMs / Math.max(1, this.work.size);
+  }
+
+  /** The partition whose turn it is (the one longest without a turn) writes its checkpoint, if it moved. */
+  private async checkpointTurn(): Promise<void> {
+    let next: PartitionWork | undefined;
+    for (const w of this.work.values()) if (next === undefined || w.checkpointTurn < next.checkpointTurn) next = w;
+    if (next === undefined) return;
+    // Rotation by turns taken, not by success: a partition whose writes keep failing does not starve the others.
+    next.checkpointTurn = ++this.checkpointTurns;
+    if (next.checkpointOffset === next.position) {
+      next.checkpointAtMs = this.clock(); // nothing new: the checkpoint on file is current
+      return;
+    }
+    await this.checkpointWork(next, true);
   }
 
   /** Writes the partition's checkpoint and, when `commit`, moves the group offset to it (never past it). */
   private async checkpointWork(w: PartitionWork, commit: boolean): Promise<void> {
     if (w.checkpointOffset === w.position) return;
     const now = this.clock();
+    const snapshotStarted = process.hrtime.bigint();
     const checkpoint = w.checkpoint(now);
+    this.metrics.checkpointSnapshotDuration.observe(Number(process.hrtime.bigint() - snapshotStarted) / 1e9);
     const info = { partition: w.partition, offset: checkpoint.offset, appliedTotal: this.appliedTotal };
     try {
       const { bytes } = await this.checkpoints.write(checkpoint);

@@ -48,10 +48,21 @@ async function main(): Promise<void> {
       maxBytes: Math.max(config.kafka.maxBytesPerPartition * 6, 10 * 1024 * 1024),
     },
   });
+  // Checkpoints get a Kafka client of their own: one client's appends go one request at a time over one
+  // connection, and a partials append (what the wall screens wait for) queued behind a checkpoint of several MB
+  // (acks=all) waited for all of it. Only its producer is used; reads stay on `bus`.
+  const checkpointBus = createKafkaBus({
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-checkpoints`,
+    logger: levelFunctions(logger.child({ component: 'kafka-checkpoints' })),
+    clientLogLevel: 'warn',
+    replicationFactor: config.kafka.replicationFactor,
+  });
   const registry = createRegistry();
   const aggregator = createAggregator({
     config,
     log: bus.log,
+    checkpointLog: checkpointBus.log,
     source: bus.source,
     admin: bus.admin,
     catalog,
@@ -77,6 +88,7 @@ async function main(): Promise<void> {
       await aggregator.stop().catch((err: unknown) => logger.error({ err }, 'aggregator did not stop cleanly'));
       await http.close();
       await bus.close().catch((err: unknown) => logger.warn({ err }, 'kafka client did not close cleanly'));
+      await checkpointBus.close().catch((err: unknown) => logger.warn({ err }, 'kafka checkpoint client did not close cleanly'));
       logger.info('stopped');
       process.exit(0);
     })();
@@ -91,6 +103,7 @@ async function main(): Promise<void> {
     logger.fatal({ err }, 'consumer failed; exiting');
     await http.close().catch(() => undefined);
     await bus.close().catch(() => undefined);
+    await checkpointBus.close().catch(() => undefined);
     process.exit(1);
   });
 }

@@ -35,6 +35,10 @@ export function createAggregatorMetrics(registry: Registry, readings: PartitionR
     publishFailures: m.counter('publish_failures', { help: 'Append rounds to the partials topic that failed (retried in full)' }),
     checkpoints: m.counter('checkpoints', { help: 'Checkpoints written' }),
     checkpointFailures: m.counter('checkpoint_failures', { help: 'Checkpoint writes or commits that failed' }),
+    checkpointSnapshotDuration: m.histogram('checkpoint_snapshot_duration', 'seconds', {
+      help: "Time to take one partition's state for a checkpoint (engine snapshot): the event loop is blocked meanwhile",
+      buckets: LATENCY_SECONDS_BUCKETS,
+    }),
     checkpointBytes: m.histogram('checkpoint_size', 'bytes', {
       help: 'Size of written checkpoints',
       buckets: [1e3, 1e4, 1e5, 1e6, 4e6, 16e6, 64e6],

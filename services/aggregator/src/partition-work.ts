@@ -48,6 +48,8 @@ export class PartitionWork {
   /** Offset and wall time of the latest checkpoint known to hold this partition's state. */
   checkpointOffset: number | null;
   checkpointAtMs: number;
+  /** Number of this partition's latest checkpoint turn (0: none yet); the lowest goes next. */
+  checkpointTurn = 0;
   /** Set when a publication failed: the next one sends every partial, not just the changed ones. */
   republishAll = false;
   private holdUntil: number;
