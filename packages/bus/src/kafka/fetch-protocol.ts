@@ -5,7 +5,7 @@
  * https://kafka.apache.org/protocol#The_Messages_Fetch
  */
 import type { ConsumedRecord } from '../ports.js';
-import { decodeRecordSet, type AbortedTransaction } from './record-batches.js';
+import { decodeRecordSet, nextOffset, type AbortedTransaction } from './record-batches.js';
 
 export const FETCH_API_KEY = 1;
 export const FETCH_VERSION = 11;
@@ -33,10 +33,26 @@ export interface FetchedPartition {
   errorCode: number;
   highWatermark: string;
   logStartOffset: string;
-  /** Visible records at or after the requested offset, in offset order. */
-  records: ConsumedRecord[];
+  /**
+   * The partition's record data, still encoded: decodeRecords() turns it into records. Decoding is left
+   * to the moment of delivery so a response's records are not all alive at once (a prefetched response
+   * stays bytes); null when there is none.
+   */
+  recordSet: { buf: Buffer; start: number; end: number; fetchOffset: bigint; aborted: AbortedTransaction[] | null } | null;
   /** Next offset to fetch: past every complete batch returned, filtered ones included; the requested offset if none. */
   next: bigint;
+}
+
+/**
+ * The visible records of a fetched partition at or after the requested offset, in offset order
+ * (control batches and aborted transactions skipped). Throws a non-retriable BusError for a corrupt
+ * batch or one the bus does not read.
+ */
+export function decodeRecords(f: FetchedPartition): ConsumedRecord[] {
+  const records: ConsumedRecord[] = [];
+  const set = f.recordSet;
+  if (set !== null) decodeRecordSet(set.buf, set.start, set.end, f.topic, f.partition, set.fetchOffset, set.aborted, records);
+  return records;
 }
 
 export interface FetchResponse {
@@ -134,18 +150,19 @@ export function decodeFetchResponse(body: Buffer, offsets: ReadonlyMap<string, b
       const recordsLength = body.readInt32BE(at);
       at += 4;
       const fetchOffset = offsets.get(`${topic}\u0000${partition}`);
-      const records: ConsumedRecord[] = [];
+      let recordSet: FetchedPartition['recordSet'] = null;
       let next = fetchOffset ?? 0n;
       if (recordsLength > 0) {
         need(recordsLength);
         if (partitionError === 0 && fetchOffset !== undefined) {
-          // read_committed: a null list means no aborted transactions in range; pass [] so control batches still go.
-          const decoded = decodeRecordSet(body, at, at + recordsLength, topic, partition, fetchOffset, aborted ?? [], records);
-          if (decoded.next > next) next = decoded.next;
+          const after = nextOffset(body, at, at + recordsLength);
+          if (after > next) next = after;
+          // read_committed: a null list means no aborted transactions in range; [] still skips control batches.
+          if (after >= 0n) recordSet = { buf: body, start: at, end: at + recordsLength, fetchOffset, aborted: aborted ?? [] };
         }
         at += recordsLength;
       }
-      partitions.push({ topic, partition, errorCode: partitionError, highWatermark, logStartOffset, records, next });
+      partitions.push({ topic, partition, errorCode: partitionError, highWatermark, logStartOffset, recordSet, next });
     }
   }
   return { errorCode, throttleTimeMs, partitions };

@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { kcatConsume, startKafka, uniqueName, type KafkaBroker, type KcatRecord } from '@iocbus/testing';
+import { kcatConsume, startKafka, uniqueName, waitFor, type KafkaBroker, type KcatRecord } from '@iocbus/testing';
 import type { BusRecord, ConsumedRecord } from '../ports.js';
 import { createKafkaBus, type KafkaBus } from './bus.js';
 import { testBusOptions } from './test-support.js';
@@ -81,5 +81,38 @@ describe('the bus fetch path on a real broker', () => {
       appended,
     );
     assert.deepEqual(read.map((r) => r.offset), appended.map((_, i) => String(i)));
+  });
+
+  test('a position outside the log (records deleted, or past the end) continues at the nearest end of it', async () => {
+    const topic = uniqueName('fetch-range');
+    await bus.admin.ensureTopics([{ name: topic, partitions: 1 }]);
+    await bus.log.append(topic, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`v${i}`), headers: {} })));
+    const admin = bus.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.fetchTopicMetadata({ topics: [topic] });
+      await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '10' }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const follow = async (from: string) => {
+      const offsets: string[] = [];
+      let caughtUp = false;
+      const tail = await bus.source.tail({
+        topic,
+        from: new Map([[0, from]]),
+        onBatch: async (b) => void offsets.push(...b.records.map((r) => r.offset)),
+        onCaughtUp: () => (caughtUp = true),
+      });
+      return { offsets, tail, caughtUp: () => caughtUp };
+    };
+    const below = await follow('3');
+    const above = await follow('1000');
+    await waitFor(() => below.caughtUp() && above.caughtUp(), { timeoutMs: 30_000, message: 'both tails caught up' });
+    await bus.log.append(topic, [{ key: 'late', value: Buffer.from('late'), headers: {} }]);
+    await waitFor(() => below.offsets.includes('20') && above.offsets.includes('20'), { timeoutMs: 30_000, message: 'both tails to reach the new record' });
+    await Promise.all([below.tail.stop(), above.tail.stop()]);
+    assert.deepEqual(below.offsets, ['10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '20'], 'from the log start on');
+    assert.deepEqual(above.offsets, ['20'], 'from the end on');
   });
 });

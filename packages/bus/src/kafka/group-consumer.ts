@@ -15,7 +15,7 @@ import { deferred, keyOf, parseOffset, SerialQueue, type Deferred } from '../uti
 import { mapKafkaError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { KafkaReader } from './reader.js';
-import type { FetchedPartition } from './fetch-protocol.js';
+import { decodeRecords, type FetchedPartition } from './fetch-protocol.js';
 import { roundRobinWithJoinHooks, type InternalConsumerGroup } from './internals.js';
 import { PartitionFetcher } from './partition-fetcher.js';
 import { retrying } from './retry.js';
@@ -197,11 +197,20 @@ export class KafkaGroupConsumer implements GroupConsumer {
       this.fetcher.remove(tp);
       return;
     }
+    let records;
+    try {
+      records = decodeRecords(fetched);
+    } catch (err) {
+      this.fail(mapKafkaError(err, `fetch ${tp.topic}[${tp.partition}]`));
+      return;
+    }
+    // Only control batches or aborted transactions: nothing to hand out.
+    if (records.length === 0) return;
     const guard = this.lifecycle.guard(tp);
     const delivered: PartitionBatch = {
       topic: tp.topic,
       partition: tp.partition,
-      records: fetched.records,
+      records,
       highWatermark: fetched.highWatermark,
       heartbeat: () => this.heartbeat(),
       isStale: guard.isStale,

@@ -34,7 +34,7 @@ export class PartitionFetcher {
     private readonly reader: KafkaReader,
     private readonly settings: ResolvedOptions,
     private readonly log: BusLogger,
-    /** Called with a batch of one partition's records (never empty), in offset order per partition. */
+    /** Called with one partition's fetched data (not yet decoded, never without data), in offset order per partition. */
     private readonly deliver: (fetched: FetchedPartition) => Promise<void>,
     /** A failure retrying cannot fix (a corrupt batch, an unsupported format): fetching stops. */
     private readonly onFatal: (error: BusError) => void,
@@ -146,13 +146,13 @@ export class PartitionFetcher {
         }
         // Positions move on as soon as a response is in, so the next Fetch can go out before delivery.
         const current = round.filter(({ target }) => this.targets.get(keyOf(target.tp)) === target);
-        for (const { target, fetched } of current) if (fetched.next > target.offset) target.offset = fetched.next;
+        for (const { target, fetched } of current) target.offset = fetched.next;
         pending = this.stopping || this.regroup ? null : this.fetchRound(nodeId, keys);
         await this.deliveries.run(async () => {
           for (const { target, fetched } of current) {
             if (this.stopping) return;
             // Set again or removed since it was fetched: what came back is no longer wanted.
-            if (fetched.records.length === 0 || this.targets.get(keyOf(target.tp)) !== target) continue;
+            if (fetched.recordSet === null || this.targets.get(keyOf(target.tp)) !== target) continue;
             await this.deliver(fetched);
           }
         });

@@ -3,7 +3,7 @@ import { BusError, BusErrorCode, closedError } from '../errors.js';
 import type { ConsumedRecord, PartitionOffsets } from '../ports.js';
 import { Connection } from './connection.js';
 import { mapKafkaError } from './errors.js';
-import type { FetchedPartition, PartitionFetch } from './fetch-protocol.js';
+import { decodeRecords, type FetchedPartition, type PartitionFetch } from './fetch-protocol.js';
 import { fetchOnce } from './fetcher.js';
 import { createCluster, kafkaProtocolError, type InternalCluster } from './internals.js';
 import type { ResolvedOptions } from './options.js';
@@ -135,7 +135,7 @@ export class KafkaReader {
       partitions.map((partition) => ({ topic, partition, offset: positions.get(partition)! })),
       maxWaitMs,
     );
-    return fetched.map((f) => ({ partition: f.partition, records: f.records, highWatermark: f.highWatermark, next: f.next }));
+    return fetched.map((f) => ({ partition: f.partition, records: decodeRecords(f), highWatermark: f.highWatermark, next: f.next }));
   }
 
   /** The same for partitions of any topics; partition errors other than an offset out of range are thrown. */

@@ -43,6 +43,23 @@ export function recordBatchError(message: string): BusError {
   return new BusError(BusErrorCode.Failed, message, { retriable: false });
 }
 
+/**
+ * The offset after the last complete batch of buf[start, end), from the batch headers alone (what
+ * decodeRecordSet returns as `next`); -1n when there is no complete batch.
+ */
+export function nextOffset(buf: Buffer, start: number, end: number): bigint {
+  let at = start;
+  let next = -1n;
+  while (end - at >= LOG_OVERHEAD) {
+    const batchLength = buf.readInt32BE(at + 8);
+    const batchEnd = at + LOG_OVERHEAD + batchLength;
+    if (batchLength < HEADER_BYTES - LOG_OVERHEAD || batchEnd > end) break;
+    next = buf.readBigInt64BE(at) + BigInt(buf.readInt32BE(at + 23)) + 1n;
+    at = batchEnd;
+  }
+  return next;
+}
+
 /** int64 as a number when it is exact (|x| < 2^53), NaN otherwise. */
 function int64Number(buf: Buffer, at: number): number {
   const hi = buf.readInt32BE(at);

@@ -99,7 +99,8 @@ export class KafkaTail implements Tail {
               return;
             }
           }
-          if (f.next > this.positions.get(f.partition)!) this.positions.set(f.partition, f.next);
+          // Forward, or back to the log's end when the position was past it (OFFSET_OUT_OF_RANGE).
+          this.positions.set(f.partition, f.next);
         }
         this.checkCaughtUp();
       });
