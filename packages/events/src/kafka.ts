@@ -44,7 +44,7 @@ export function toKafkaRecord(event: DossierEvent): KafkaRecordOut {
   if (event.extensions !== undefined) {
     for (const name in event.extensions) headers[`ce_${name}`] = event.extensions[name] as string;
   }
-  return { key: event.subject, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), headers };
+  return { key: event.subject, value: bytes, headers };
 }
 
 const ATTRIBUTE_HEADERS = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'dataschema'] as const;

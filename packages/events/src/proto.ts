@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { EVENT_NAMES, PROTO_MESSAGE, eventNameOf, type EventName, type EventType } from './names.js';
+import { messageWriter, writerFields, type MessageWriter } from './proto-writer.js';
 
 /** Folder holding the iocbus .proto files (the buf module root). */
 export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
@@ -35,6 +36,8 @@ export interface DataCodec {
   type: protobuf.Type;
   fields: FieldInfo[];
   enumFields: FieldInfo[];
+  /** The hand-written encoder (proto-writer.ts). */
+  write: MessageWriter;
 }
 
 export interface ProtoModel {
@@ -91,7 +94,8 @@ export function protoModel(): ProtoModel {
   for (const name of EVENT_NAMES) {
     const type = root.lookupType(`${EVENTS_PACKAGE}.${PROTO_MESSAGE[name]}`);
     const fields = type.fieldsArray.map(fieldInfo);
-    const codec: DataCodec = { name, caseName: camelCase(name), type, fields, enumFields: fields.filter((f) => f.enumToNumber) };
+    const write = messageWriter(writerFields(type, (e) => enumMaps(e).enumToNumber as Map<string, number>));
+    const codec: DataCodec = { name, caseName: camelCase(name), type, fields, enumFields: fields.filter((f) => f.enumToNumber), write };
     codecs.set(`vn.gov.tthc.dossier.${name}`, codec);
     byCase.set(codec.caseName, codec);
   }
@@ -105,8 +109,16 @@ export function codecFor(type: EventType): DataCodec {
   return c;
 }
 
-/** JSON-shaped data (already validated) → protobuf bytes. */
-export function encodeData(type: EventType, data: object): Uint8Array {
+/** JSON-shaped data (already validated) → protobuf bytes, in one exactly-sized Buffer (proto-writer.ts). */
+export function encodeData(type: EventType, data: object): Buffer {
+  return codecFor(type).write(data as Record<string, unknown>);
+}
+
+/**
+ * The same through protobufjs's generated encoder: the reference encodeData is property-tested against
+ * (proto-writer.test.ts) and benchmarked against (bench/events-codec.bench.ts).
+ */
+export function encodeDataWithProtobufjs(type: EventType, data: object): Uint8Array {
   const codec = codecFor(type);
   let msg = data as Record<string, unknown>;
   if (codec.enumFields.length > 0) {
