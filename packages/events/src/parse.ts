@@ -3,8 +3,10 @@
  * pass, reports every problem with its JSON path, never throws. Other codecs (Kafka, gRPC) rebuild the
  * same candidate object and go through validateCandidate, so all edges apply identical rules.
  */
+import { REJECT, acceptOf, type Accept } from './fast-accept.js';
+import type { z } from 'zod';
 import { describeValue } from './fields.js';
-import type { EventType } from './names.js';
+import { EVENT_TYPES, type EventType } from './names.js';
 import { collectIssues, problem, type Problem } from './problems.js';
 import {
   CONTEXT_ATTRIBUTES,
@@ -18,6 +20,7 @@ import {
 export type ParseResult = { ok: true; event: DossierEvent } | { ok: false; problems: Problem[] };
 
 const KNOWN = new Set<string>(CONTEXT_ATTRIBUTES);
+const extensionAccept: Accept = acceptOf(extensionValueSchema) ?? (() => REJECT);
 // application/json, application/*+json and text/json, with optional parameters (charset).
 const JSON_MEDIA_TYPE = /^\s*(?:application\/(?:[\w.+-]+\+)?json|text\/json)\s*(?:;.*)?$/i;
 
@@ -50,7 +53,17 @@ function cleanData(data: unknown): unknown {
 export interface ValidateOptions {
   /** Check `datacontenttype` as a JSON media type (the JSON edge); other codecs check their own. */
   jsonContentType: boolean;
+  /**
+   * false: zod alone, without the accept-only fast path (fast-accept.ts). The reference the fast path is
+   * property-tested and benchmarked against; the decisions and problems are the same either way.
+   */
+  fastPath?: boolean;
 }
+
+type Envelope = z.output<typeof envelopeSchema>;
+const envelopeAccept: Accept = acceptOf(envelopeSchema) ?? (() => REJECT);
+const dataAccepts = new Map<string, Accept>(EVENT_TYPES.map((t) => [t, acceptOf(DATA_SCHEMAS[t]) ?? (() => REJECT)]));
+const notAccepted: Accept = () => REJECT;
 
 /**
  * Validates a CloudEvent-shaped object whose `data` is already a JS object. Returns the event (with
@@ -62,8 +75,10 @@ export function validateCandidate(input: unknown, options: ValidateOptions): Par
   }
   const obj = withoutNulls(input);
   const problems: Problem[] = [];
+  const fast = options.fastPath !== false;
 
-  const env = envelopeSchema.safeParse(obj);
+  const accepted = fast ? envelopeAccept(obj) : REJECT;
+  const env = accepted !== REJECT ? { success: true as const, data: accepted as Envelope } : envelopeSchema.safeParse(obj);
   if (!env.success) collectIssues(env.error.issues, [], problems, 'CloudEvents attribute');
 
   let extensions: Record<string, string> | undefined;
@@ -76,7 +91,12 @@ export function validateCandidate(input: unknown, options: ValidateOptions): Par
         problem(`$['${key.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}']`, 'is not a CloudEvents attribute: extension attribute names are 1-20 lower-case letters or digits'),
       );
     } else {
-      const v = extensionValueSchema.safeParse(obj[key]);
+      const value = obj[key];
+      if (fast && extensionAccept(value) !== REJECT) {
+        (extensions ??= {})[key] = value as string;
+        continue;
+      }
+      const v = extensionValueSchema.safeParse(value);
       if (!v.success) collectIssues(v.error.issues, [key], problems, 'extension');
       else (extensions ??= {})[key] = String(v.data);
     }
@@ -91,9 +111,14 @@ export function validateCandidate(input: unknown, options: ValidateOptions): Par
   const schema = typeof type === 'string' ? DATA_SCHEMAS[type as EventType] : undefined;
   let data: Record<string, unknown> | undefined;
   if (schema !== undefined) {
-    const parsed = schema.safeParse(cleanData(obj.data));
-    if (parsed.success) data = parsed.data as Record<string, unknown>;
-    else collectIssues(parsed.error.issues, ['data'], problems, `${String(type)} data`);
+    const cleaned = cleanData(obj.data);
+    const fastData = fast ? (dataAccepts.get(type as string) ?? notAccepted)(cleaned) : REJECT;
+    if (fastData !== REJECT) data = fastData as Record<string, unknown>;
+    else {
+      const parsed = schema.safeParse(cleaned);
+      if (parsed.success) data = parsed.data as Record<string, unknown>;
+      else collectIssues(parsed.error.issues, ['data'], problems, `${String(type)} data`);
+    }
   }
 
   if (schema === undefined && !isPlainObject(obj.data)) {

@@ -7,6 +7,7 @@
  * CloudEvents 1.0 §"Extension Context Attributes"); they are carried, as strings, in `extensions`.
  */
 import { z } from 'zod';
+import { isWellFormed } from './chars.js';
 import {
   absoluteUrl,
   amountVnd,
@@ -23,6 +24,7 @@ import {
   requiredText,
   timestamp,
 } from './fields.js';
+import { REJECT, withAccept } from './fast-accept.js';
 import { EVENT_NAMES, isEventType, type EventName, type EventType } from './names.js';
 
 export const CHANNELS = ['direct', 'online', 'postal'] as const;
@@ -142,31 +144,38 @@ export const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
  */
 export const envelopeSchema = z.object(
   {
-    specversion: z.literal(SPEC_VERSION, { error: expecting('the string "1.0"') }),
+    specversion: withAccept(z.literal(SPEC_VERSION, { error: expecting('the string "1.0"') }), (v) => (v === SPEC_VERSION ? v : REJECT)),
     id: attributeString('a non-empty event id of at most 256 characters without control characters', 256, 'line'),
     source: attributeString('a URI-reference without spaces or control characters (such as /agencies/H21.17/igate), at most 512 characters', 512, 'token'),
-    type: z.string({ error: expecting('a dossier event type such as vn.gov.tthc.dossier.received') }).check((ctx) => {
-      if (!isEventType(ctx.value)) {
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          message: `expected a known dossier event type (vn.gov.tthc.dossier.{${EVENT_NAMES.join(',')}}), got ${describeValue(ctx.value)}`,
-        });
-      }
-    }),
+    type: withAccept(
+      z.string({ error: expecting('a dossier event type such as vn.gov.tthc.dossier.received') }).check((ctx) => {
+        if (!isEventType(ctx.value)) {
+          ctx.issues.push({
+            code: 'custom',
+            input: ctx.value,
+            message: `expected a known dossier event type (vn.gov.tthc.dossier.{${EVENT_NAMES.join(',')}}), got ${describeValue(ctx.value)}`,
+          });
+        }
+      }),
+      (v) => (isEventType(v) ? v : REJECT),
+    ),
     time: timestamp,
     subject: code,
     // At the JSON edge data must be a JSON object; see parse.ts for what is accepted.
-    datacontenttype: z.string({ error: expecting('a media type string') }).optional(),
+    datacontenttype: withAccept(z.string({ error: expecting('a media type string') }), (v) => (typeof v === 'string' ? v : REJECT)).optional(),
     dataschema: attributeString('a URI without spaces or control characters, at most 2048 characters', 2048, 'token').optional(),
   },
   { error: expecting('a CloudEvent JSON object') },
 );
 
 /** An extension attribute as sent in JSON; stored as its CloudEvents canonical string form. */
-export const extensionValueSchema = z.union([extensionString, z.boolean(), z.number().int()], {
-  error: expecting('a string (at most 4096 characters), boolean or integer extension attribute value'),
-});
+export const extensionValueSchema = withAccept(
+  z.union([extensionString, z.boolean(), z.number().int()], {
+    error: expecting('a string (at most 4096 characters), boolean or integer extension attribute value'),
+  }),
+  // Strings (the usual case: trace ids) take the fast path; booleans and integers are left to zod.
+  (v) => (typeof v === 'string' && v.length <= 4096 && isWellFormed(v) ? v : REJECT),
+);
 
 export interface EventEnvelope {
   specversion: '1.0';
