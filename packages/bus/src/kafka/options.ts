@@ -34,12 +34,12 @@ export interface KafkaConsumerOptions {
   /** Longest a fetch waits on the broker for new data; default 500 (bounds idle latency). */
   maxWaitTimeMs?: number;
   /**
-   * Default 64 KiB. A fetch response is decoded whole before its first batch is delivered (and the
-   * next one is already in flight), so every record of both is alive at once; small responses let
-   * them die young. Measured on the shared machine, CPU per CloudEvent record for a group member:
-   * 64 KiB per partition / 256 KiB per fetch ~2–3 µs, 1 MiB / 10 MiB ~3–5 µs (GC, and copying each
-   * response into one buffer). A record larger than this still arrives (the broker always returns
-   * at least one batch).
+   * Default 64 KiB. A scan or tail decodes a fetch response whole; a group member decodes each
+   * partition's records as it delivers them, while the next response is already in flight.
+   * Measured on the shared machine, CPU per CloudEvent record for a bare group member: 64 KiB per
+   * partition / 256 KiB per fetch ~1.8–2.2 µs, 1 MiB / 10 MiB ~2–3.2 µs (kafkajs's connection
+   * copies each response into one fresh buffer). A record larger than this still arrives (the
+   * broker always returns at least one batch).
    */
   maxBytesPerPartition?: number;
   /** Default 256 KiB. */
