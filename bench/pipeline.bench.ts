@@ -15,8 +15,10 @@
  *     (POST → 202, Kafka acks=all), aggregator (202 → the partial record's append time, as stamped by the
  *     aggregator; negative when this process saw the 202 late), the partials-topic read and the view (append →
  *     SSE receipt). Also reported: CPU µs per event of every process (gateway, aggregator, view, broker when
- *     this bench started it, the bench itself) over the measured seconds, and this process's event-loop delay
- *     (the error bar of each time it takes). IOCBUS_GATEWAY__*, IOCBUS_AGGREGATOR__* and IOCBUS_VIEW__*
+ *     this bench started it, the bench itself) over the measured seconds, this process's event-loop delay
+ *     (the error bar of each time it takes), and the aggregator's event-loop delay over the measured seconds
+ *     (p99 and max, from its /metrics) with its checkpoint snapshots (how many, mean ms: the loop is blocked
+ *     for each). IOCBUS_GATEWAY__*, IOCBUS_AGGREGATOR__* and IOCBUS_VIEW__*
  *     variables set for the bench are handed to those services (A/B of a setting); BENCH_CPU_PROF_DIR makes each
  *     service write a V8 CPU profile there.
  *  3. fan-out: the view (createView with its production config, in this process) over a partials topic,
@@ -266,7 +268,22 @@ interface EndToEnd {
   benchLoopDelayP99: number;
   /** CPU µs per event sent, per process, over the measured seconds. */
   cpuUsPerEvent: Record<string, number>;
+  /** The aggregator's event-loop delay over the measured seconds (its /metrics, which prom-client resets per scrape). */
+  aggregatorLoopDelay: { p99Ms: number; maxMs: number };
+  /** The aggregator's checkpoint snapshots over the whole run (event loop blocked meanwhile): count, mean ms. */
+  aggregatorSnapshots: { count: number; meanMs: number };
   lost: number;
+}
+
+/** Samples of a Prometheus text exposition, by series name (labels ignored: the first sample wins). */
+async function scrapeMetrics(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z0-9_:]+)(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (m !== null && !out.has(m[1]!)) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
 }
 
 interface BatchTrack {
@@ -433,6 +450,8 @@ async function endToEnd(brokers: string[], bus: KafkaBus, brokerPid: number | un
       measureStart = now();
       cpuAtWarm = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procCpuMs(pid)]));
       loopDelay.enable();
+      // A scrape resets the aggregator's event-loop delay histogram: the one after the run covers the measured seconds.
+      void scrapeMetrics(aggregator.port).catch((err: unknown) => log(`e2e: aggregator metrics: ${String(err)}`));
     }
     const { tag, expected, body, events } = planned[b]!;
     const track: BatchTrack = { expected, sentAt: now(), ackAt: 0, doneAt: 0, recordTs: 0, viewAt: 0, counts: new Map(), measured: b >= warmupBatches };
@@ -458,6 +477,10 @@ async function endToEnd(brokers: string[], bus: KafkaBus, brokerPid: number | un
   const measuredRate = measuredEvents / ((now() - measureStart) / 1000);
   const cpuUsPerEvent = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, ((procCpuMs(pid) - (cpuAtWarm[k] ?? Number.NaN)) * 1000) / measuredEvents]));
   loopDelay.disable();
+  const aggMetrics = await scrapeMetrics(aggregator.port).catch(() => new Map<string, number>());
+  const aggregatorLoopDelay = { p99Ms: (aggMetrics.get('nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000, maxMs: (aggMetrics.get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000 };
+  const snapshotCount = aggMetrics.get('iocbus_aggregator_checkpoint_snapshot_duration_seconds_count') ?? Number.NaN;
+  const aggregatorSnapshots = { count: snapshotCount, meanMs: ((aggMetrics.get('iocbus_aggregator_checkpoint_snapshot_duration_seconds_sum') ?? Number.NaN) * 1000) / snapshotCount };
   const achievedRate = sentEvents / ((now() - started) / 1000);
   const measured = [...batches.values()].filter((t) => t.measured && t.ackAt > 0);
   await waitFor(() => measured.every((t) => t.doneAt > 0 && t.viewAt > 0), { timeoutMs: 30_000, message: 'every batch visible in the partials and at the subscriber' }).catch((err: unknown) =>
@@ -496,6 +519,8 @@ async function endToEnd(brokers: string[], bus: KafkaBus, brokerPid: number | un
     viewP99,
     benchLoopDelayP99: loopDelay.percentile(99) / 1e6,
     cpuUsPerEvent,
+    aggregatorLoopDelay,
+    aggregatorSnapshots,
     lost: lost + (measured.length - done.length),
   };
   const ms = (a: number, b: number): string => `${round(a, 1)} / ${round(b, 1)}`;
@@ -503,7 +528,7 @@ async function endToEnd(brokers: string[], bus: KafkaBus, brokerPid: number | un
     `e2e: ${round(achievedRate)} events/s sent, ${done.length} batches of ${perBatch} measured; POST → view subscriber p50 ${round(out.p50, 1)} ms, p99 ${round(out.p99, 1)} ms, max ${round(out.max, 1)} ms; POST → partials topic p50 ${round(partialsP50, 1)}, p99 ${round(partialsP99, 1)} ms`,
   );
   log(
-    `e2e split (p50 / p99 ms): gateway until 202 ${ms(gatewayP50, gatewayP99)}; 202 → partial appended ${ms(aggregatorP50, aggregatorP99)}; appended → bench's partials reader ${ms(readP50, readP99)}; appended → view's SSE subscriber ${ms(viewP50, viewP99)}; bench event-loop delay p99 ${round(out.benchLoopDelayP99, 1)} ms`,
+    `e2e split (p50 / p99 ms): gateway until 202 ${ms(gatewayP50, gatewayP99)}; 202 → partial appended ${ms(aggregatorP50, aggregatorP99)}; appended → bench's partials reader ${ms(readP50, readP99)}; appended → view's SSE subscriber ${ms(viewP50, viewP99)}; bench event-loop delay p99 ${round(out.benchLoopDelayP99, 1)} ms; aggregator event-loop delay p99 ${round(aggregatorLoopDelay.p99Ms, 1)} / max ${round(aggregatorLoopDelay.maxMs, 1)} ms, checkpoint snapshots ${aggregatorSnapshots.count} of mean ${round(aggregatorSnapshots.meanMs, 1)} ms`,
   );
   const rate = measuredRate;
   log(

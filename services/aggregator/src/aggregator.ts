@@ -131,6 +131,8 @@ class AggregatorImpl implements Aggregator {
   /** A batch moved some partition since the last publication started. */
   private publishWanted = false;
   private lastPublishAt = -Infinity;
+  /** Checkpoint turns waiting for the publication in flight (or the next one) to end. */
+  private publicationWaiters: (() => void)[] = [];
   private checkpointTimer: NodeJS.Timeout | undefined;
   /** Checkpoint turns taken so far (each partition remembers the number of its latest turn). */
   private checkpointTurns = 0;
@@ -454,6 +456,9 @@ class AggregatorImpl implements Aggregator {
       })
       .finally(() => {
         this.publishing = false;
+        const waiters = this.publicationWaiters;
+        this.publicationWaiters = [];
+        for (const wake of waiters) wake();
         this.armPublish();
       });
   }
@@ -517,11 +522,35 @@ class AggregatorImpl implements Aggregator {
       next.checkpointAtMs = this.clock(); // nothing new: the checkpoint on file is current
       return;
     }
-    await this.checkpointWork(next, true);
+    await this.afterPublication();
+    if (this.work.get(next.partition) !== next) return; // revoked meanwhile: onRevoked writes its last one
+    await this.checkpointWork(next, true, true);
   }
 
-  /** Writes the partition's checkpoint and, when `commit`, moves the group offset to it (never past it). */
-  private async checkpointWork(w: PartitionWork, commit: boolean): Promise<void> {
+  /**
+   * Resolves when the publication in flight or due has ended (at once when none is wanted). Right after a
+   * publication the next one is furthest off: a block of the event loop then (a snapshot, a checkpoint's
+   * encoding) holds back no publication that is due, as long as it is shorter than publish.intervalMs (batches
+   * arriving meanwhile wait for the interval anyway). Bounded, so a turn never waits on a publication that is
+   * itself waiting (behind a revocation).
+   */
+  private async afterPublication(): Promise<void> {
+    if (!this.publishing && !this.publishWanted) return;
+    const timeout = new AbortController();
+    await Promise.race([
+      new Promise<void>((wake) => this.publicationWaiters.push(wake)),
+      delay(2 * this.cfg.publish.intervalMs, undefined, { signal: timeout.signal }).catch(() => undefined),
+    ]);
+    timeout.abort();
+  }
+
+  /**
+   * Writes the partition's checkpoint and, when `commit`, moves the group offset to it (never past it).
+   * `spread`: the append (the producer encodes a record of megabytes synchronously, CRC included) waits for
+   * a publication after the snapshot, so the two blocks of the event loop do not add up in front of one.
+   * The checkpoint's state and offset are fixed when it is taken; waiting only delays the write and commit.
+   */
+  private async checkpointWork(w: PartitionWork, commit: boolean, spread = false): Promise<void> {
     if (w.checkpointOffset === w.position) return;
     const now = this.clock();
     const snapshotStarted = process.hrtime.bigint();
@@ -529,9 +558,11 @@ class AggregatorImpl implements Aggregator {
     this.metrics.checkpointSnapshotDuration.observe(Number(process.hrtime.bigint() - snapshotStarted) / 1e9);
     const info = { partition: w.partition, offset: checkpoint.offset, appliedTotal: this.appliedTotal };
     try {
-      const { bytes } = await this.checkpoints.write(checkpoint);
+      const record = this.checkpoints.record(checkpoint);
+      if (spread) await this.afterPublication();
+      await this.checkpoints.append(record);
       this.metrics.checkpoints.inc();
-      this.metrics.checkpointBytes.observe(bytes);
+      this.metrics.checkpointBytes.observe(record.value.length);
     } catch (err) {
       this.metrics.checkpointFailures.inc();
       this.logger.warn({ partition: w.partition, err }, 'checkpoint write failed; will retry');

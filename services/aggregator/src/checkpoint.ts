@@ -108,10 +108,18 @@ export class CheckpointStore {
   constructor(private readonly o: CheckpointStoreOptions) {}
 
   async write(c: Checkpoint): Promise<{ bytes: number }> {
-    const value = encodeCheckpoint(c);
-    const record: BusRecord = { key: checkpointKey(c.partition), value, headers: { 'content-type': 'application/vnd.iocbus.checkpoint' } };
+    const record = this.record(c);
+    await this.append(record);
+    return { bytes: record.value.length };
+  }
+
+  /** The checkpoint as its record (encoded now, synchronously); `append` writes it. */
+  record(c: Checkpoint): BusRecord {
+    return { key: checkpointKey(c.partition), value: encodeCheckpoint(c), headers: { 'content-type': 'application/vnd.iocbus.checkpoint' } };
+  }
+
+  async append(record: BusRecord): Promise<void> {
     await this.o.log.append(this.o.topic, [record]);
-    return { bytes: value.length };
   }
 
   /**
