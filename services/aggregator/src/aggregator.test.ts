@@ -215,3 +215,37 @@ test('a batch after a quiet spell is published at once; one soon after waits out
   await waitFor(async () => (await receivedToday()) === 2, { timeoutMs: 30_000, intervalMs: 20, message: 'the second event published' });
   assert.ok(Date.now() - appendedB >= 3000, `second batch published ${Date.now() - appendedB} ms after it was appended`);
 });
+
+test('checkpoints are staggered: one partition per turn, a turn every checkpoint.intervalMs / partitions, each partition in rotation', async (t) => {
+  const bus = createInProcessBus({ maxBatchRecords: 50 });
+  const intervalMs = 800;
+  const config = testConfig('agg-h', undefined, { checkpoint: { intervalMs } });
+  const written: { partition: number; at: number }[] = [];
+  let recording = true;
+  const aggregator = start(t, bus, config, {
+    at: (point, info) => {
+      if (point === 'mid-checkpoint' && recording) written.push({ partition: info.partition, at: performance.now() });
+    },
+  });
+  await aggregator.start();
+  // Events keep arriving on every partition, so each turn has something to write.
+  const records = eventRecords(workload(1500, { catalog, nowMs: NOW, seed: 12 }));
+  const chunk = Math.ceil(records.length / 60);
+  for (let i = 0; i < records.length; i += chunk) {
+    await bus.log.append(config.topics.events, records.slice(i, i + chunk));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  recording = false;
+  const partitions = config.topics.eventsPartitions;
+  assert.ok(written.length >= partitions * 2, `checkpoints written: ${written.length}`);
+  // Back to back (the old rounds) the gaps between checkpoints were a few ms; in turns they are about
+  // intervalMs / partitions (200 ms), less only when a turn ran late and the next caught up.
+  const gaps = written.slice(1).map((w, i) => w.at - written[i]!.at).sort((a, b) => a - b);
+  const median = gaps[gaps.length >> 1]!;
+  assert.ok(median >= intervalMs / partitions / 2, `median gap ${median.toFixed(0)} ms: ${gaps.map((g) => g.toFixed(0)).join(',')}`);
+  // In rotation: within any `partitions` consecutive turns, no partition is written twice.
+  for (let i = 0; i + partitions <= written.length; i++) {
+    const window = written.slice(i, i + partitions).map((w) => w.partition);
+    assert.equal(new Set(window).size, partitions, `turns ${i}..${i + partitions - 1}: ${window.join(',')}`);
+  }
+});
