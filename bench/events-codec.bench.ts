@@ -21,8 +21,8 @@
  */
 import fc from 'fast-check';
 import {
-  PROTOBUF_CONTENT_TYPE,
   fromKafkaRecord,
+  kafkaHeaders,
   parseCloudEvent,
   toCloudEventJson,
   toKafkaRecord,
@@ -40,20 +40,7 @@ const PER_ROUND = Number(process.env.BENCH_EVENTS_PER_ROUND ?? 50_000);
 /** toKafkaRecord as it was before the hand-written writer: same headers, protobufjs's bytes. */
 function toKafkaRecordWithProtobufjs(event: DossierEvent): KafkaRecordOut {
   const bytes = encodeDataWithProtobufjs(event.type, event.data);
-  const headers: Record<string, string> = {
-    ce_specversion: event.specversion,
-    ce_id: event.id,
-    ce_source: event.source,
-    ce_type: event.type,
-    ce_time: event.time,
-    ce_subject: event.subject,
-    'content-type': PROTOBUF_CONTENT_TYPE,
-  };
-  if (event.dataschema !== undefined) headers.ce_dataschema = event.dataschema;
-  if (event.extensions !== undefined) {
-    for (const name in event.extensions) headers[`ce_${name}`] = event.extensions[name] as string;
-  }
-  return { key: event.subject, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), headers };
+  return { key: event.subject, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), headers: kafkaHeaders(event) };
 }
 
 interface Pool {

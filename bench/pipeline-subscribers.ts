@@ -12,6 +12,7 @@
  * process's CPU time (HTTP parsing, socket reads, handlers) from the first stream's receipt to the last one's.
  */
 import { request, Agent } from 'node:http';
+import { onSseBlocks } from './sse-blocks.js';
 
 const [portText, countText, path] = process.argv.slice(2);
 const port = Number(portText);
@@ -65,18 +66,10 @@ function open(): void {
   const req = request({ host: '127.0.0.1', port, path, agent, headers: { accept: 'text/event-stream' } }, (res) => {
     if (res.statusCode !== 200) throw new Error(`stream answered ${res.statusCode}`);
     if (++connected === count) process.stdout.write(`${JSON.stringify({ connected })}\n`);
-    res.setEncoding('utf8');
-    let buf = '';
-    res.on('data', (chunk: string) => {
-      const at = now();
-      buf += chunk;
-      for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
-        const block = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        if (!block.includes('\nevent: delta\n')) continue;
-        const m = VALUE.exec(block);
-        if (m !== null) received(Number(m[1]), at, now() - at);
-      }
+    onSseBlocks(res, (block, at) => {
+      if (!block.includes('\nevent: delta\n')) return;
+      const m = VALUE.exec(block);
+      if (m !== null) received(Number(m[1]), at, now() - at);
     });
   });
   req.on('error', (err) => {

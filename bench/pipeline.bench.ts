@@ -77,6 +77,7 @@ import { parseConfig } from '../services/aggregator/src/config.js';
 import { fastDecode } from '../services/aggregator/src/decode.js';
 import { dossierEvents, vnTime } from '../services/aggregator/src/workload.js';
 import { killAll, readyz, startAggregator, startGateway, startViewProcess, topicsFor } from '../test/aggregator/support.js';
+import { onSseBlocks } from './sse-blocks.js';
 
 const CATCHUP_EVENTS = Number(process.env.BENCH_CATCHUP_EVENTS ?? 300_000);
 const E2E_RATE = Number(process.env.BENCH_E2E_RATE ?? 10_000);
@@ -303,22 +304,14 @@ interface BatchTrack {
 function followSse(port: number, path: string, onDelta: (values: unknown[], at: number) => void): { close(): void } {
   const req = httpRequest({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream' } }, (res) => {
     if (res.statusCode !== 200) throw new Error(`view stream answered ${res.statusCode}`);
-    res.setEncoding('utf8');
-    let buf = '';
-    res.on('data', (chunk: string) => {
-      const at = now();
-      buf += chunk;
-      for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
-        const block = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        let event = 'message';
-        let data = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event: ')) event = line.slice(7);
-          else if (line.startsWith('data: ')) data += line.slice(6);
-        }
-        if ((event === 'delta' || event === 'snapshot') && data !== '') onDelta((JSON.parse(data) as { values: unknown[] }).values, at);
+    onSseBlocks(res, (block, at) => {
+      let event = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
       }
+      if ((event === 'delta' || event === 'snapshot') && data !== '') onDelta((JSON.parse(data) as { values: unknown[] }).values, at);
     });
   });
   req.on('error', (err) => log(`e2e: view stream failed: ${err.message}`));

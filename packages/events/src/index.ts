@@ -41,6 +41,7 @@ export { dedupKey, parseCloudEvent, toCloudEventJson, type ParseResult } from '.
 export {
   PROTOBUF_CONTENT_TYPE,
   fromKafkaRecord,
+  kafkaHeaders,
   toKafkaRecord,
   type KafkaRecordIn,
   type KafkaRecordOut,

@@ -30,7 +30,11 @@ export interface KafkaRecordIn {
 
 /** Encodes a (validated) event as a Kafka record. */
 export function toKafkaRecord(event: DossierEvent): KafkaRecordOut {
-  const bytes = encodeData(event.type, event.data);
+  return { key: event.subject, value: encodeData(event.type, event.data), headers: kafkaHeaders(event) };
+}
+
+/** The binary-mode headers of an event: every CloudEvents attribute and extension as `ce_<name>`, and the content type. */
+export function kafkaHeaders(event: DossierEvent): Record<string, string> {
   const headers: Record<string, string> = {
     ce_specversion: event.specversion,
     ce_id: event.id,
@@ -44,7 +48,7 @@ export function toKafkaRecord(event: DossierEvent): KafkaRecordOut {
   if (event.extensions !== undefined) {
     for (const name in event.extensions) headers[`ce_${name}`] = event.extensions[name] as string;
   }
-  return { key: event.subject, value: bytes, headers };
+  return headers;
 }
 
 const ATTRIBUTE_HEADERS = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'dataschema'] as const;
