@@ -18,6 +18,8 @@ export class KafkaTail implements Tail {
   private readonly closedSignal = deferred<IocError | undefined>();
   private readonly positions = new Map<number, bigint>();
   private readonly caughtUpAt = new Map<number, bigint>();
+  /** Partitions a fetch has answered for: only then is a position past the log's end known to be clamped. */
+  private readonly fetched = new Set<number>();
   private readonly deliveries = new SerialQueue();
   private stopping = false;
   private regroup = false;
@@ -101,6 +103,7 @@ export class KafkaTail implements Tail {
           }
           // Forward, or back to the log's end when the position was past it (OFFSET_OUT_OF_RANGE).
           this.positions.set(f.partition, f.next);
+          this.fetched.add(f.partition);
         }
         this.checkCaughtUp();
       });
@@ -121,7 +124,12 @@ export class KafkaTail implements Tail {
 
   private checkCaughtUp(): void {
     if (this.caughtUp) return;
-    for (const [partition, end] of this.caughtUpAt) if (this.positions.get(partition)! < end) return;
+    for (const [partition, end] of this.caughtUpAt) {
+      const position = this.positions.get(partition)!;
+      // A `from` past the end is not caught up until a fetch has moved it back to the end: records appended
+      // before that fetch would otherwise be skipped by a caller that appends once onCaughtUp fired.
+      if (position < end || (position > end && !this.fetched.has(partition))) return;
+    }
     this.caughtUp = true;
     this.options.onCaughtUp?.();
   }
