@@ -4,7 +4,7 @@
  *  1. catch-up: the aggregator (createAggregator over the Kafka bus, in this process) replays a pre-filled
  *     events topic; events/s from its first applied record to the end of every partition, against kcat
  *     (librdkafka) consuming the same topic in the same run — the ceiling — and per-stage costs measured on
- *     the same records (kafkajs fetch through the bus, decode, engine apply) to show where the time goes;
+ *     the same records (the bus's own fetch and record-batch decoding, decode, engine apply) to show where the time goes;
  *  2. end to end: gateway, aggregator and view as their own processes (the aggregator's and view's latency
  *     settings at their production defaults), this process posting HTTP batches at a steady rate (default
  *     10,000 events/s; the bodies are built before the clock starts, so the load generator costs little while
