@@ -47,6 +47,7 @@ export {
   type KafkaRecordOut,
 } from './kafka.js';
 export { EVENTS_PROTO_FILE, PROTO_DIR, decodeData, encodeData } from './proto.js';
+export { varintSize, writeVarint } from './varint.js';
 export {
   PROTO_LOADER_OPTIONS,
   decodeProtoCloudEvent,

@@ -16,6 +16,7 @@
  * Inputs are validated events (strings well-formed, numbers in range); that is the contract of encodeData.
  */
 import protobuf from 'protobufjs';
+import { uint32VarintSize, varintSize, writeUint32Varint, writeVarint } from './varint.js';
 
 const enum Kind {
   String,
@@ -121,44 +122,12 @@ function utf8Length(s: string): number {
   return bytes;
 }
 
-function varintSize(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
-/** Size of a uint64 varint of a non-negative safe integer. */
-function longSize(v: number): number {
-  let size = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, at: number, v: number): number {
-  while (v > 127) {
-    buf[at++] = (v & 127) | 128;
-    v >>>= 7;
-  }
-  buf[at++] = v;
-  return at;
-}
-
 function writeString(buf: Buffer, at: number, s: string, n: number): number {
   if (n === s.length && n <= 64) {
     // ASCII: a JS copy beats the call into C++ for short strings.
     for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i);
   } else buf.write(s, at, n, 'utf8');
   return at + n;
-}
-
-function writeLong(buf: Buffer, at: number, v: number): number {
-  while (v >= 128) {
-    buf[at++] = (v % 128) | 128;
-    v = Math.floor(v / 128);
-  }
-  buf[at++] = v;
-  return at;
 }
 
 function writeDouble(buf: Buffer, at: number, v: number): number {
@@ -177,7 +146,7 @@ interface Scratch {
   r: number;
 }
 
-const HELPERS = { utf8Length, varintSize, longSize, writeVarint, writeString, writeLong, writeDouble };
+const HELPERS = { utf8Length, uint32VarintSize, varintSize, writeUint32Varint, writeVarint, writeString, writeDouble };
 
 /**
  * Generated source for one message: `measure(m)` returns its size, `write(buf, at, m)` writes it. Property
@@ -195,8 +164,8 @@ function generate(fields: readonly WriterField[], subs: WriterField[][], enums: 
     let w: string;
     switch (f.kind) {
       case Kind.String:
-        m = `n = h.utf8Length(x); S.lengths[S.n++] = n; s += ${k} + h.varintSize(n) + n;`;
-        w = `n = S.lengths[S.r++]; ${keyBytes} at = h.writeVarint(buf, at, n); at = h.writeString(buf, at, x, n);`;
+        m = `n = h.utf8Length(x); S.lengths[S.n++] = n; s += ${k} + h.uint32VarintSize(n) + n;`;
+        w = `n = S.lengths[S.r++]; ${keyBytes} at = h.writeUint32Varint(buf, at, n); at = h.writeString(buf, at, x, n);`;
         break;
       case Kind.Bool:
         m = `s += ${k + 1};`;
@@ -204,13 +173,13 @@ function generate(fields: readonly WriterField[], subs: WriterField[][], enums: 
         break;
       case Kind.Enum: {
         const i = enums.push(f.enumNumber as ReadonlyMap<string, number>) - 1;
-        m = `e = E[${i}].get(x); if (e !== undefined) s += ${k} + h.varintSize(e);`;
-        w = `e = E[${i}].get(x); if (e !== undefined) { ${keyBytes} at = h.writeVarint(buf, at, e); }`;
+        m = `e = E[${i}].get(x); if (e !== undefined) s += ${k} + h.uint32VarintSize(e);`;
+        w = `e = E[${i}].get(x); if (e !== undefined) { ${keyBytes} at = h.writeUint32Varint(buf, at, e); }`;
         break;
       }
       case Kind.Int64:
-        m = `s += ${k} + h.longSize(x);`;
-        w = `${keyBytes} at = h.writeLong(buf, at, x);`;
+        m = `s += ${k} + h.varintSize(x);`;
+        w = `${keyBytes} at = h.writeVarint(buf, at, x);`;
         break;
       case Kind.Double:
         m = `s += ${k + 8};`;
@@ -219,8 +188,8 @@ function generate(fields: readonly WriterField[], subs: WriterField[][], enums: 
       case Kind.Message: {
         const i = subs.push(f.sub as WriterField[]) - 1;
         // The nested message's length is written before its fields' lengths: reserve its slot first.
-        m = `slot = S.n++; n = M[${i}](x); S.lengths[slot] = n; s += ${k} + h.varintSize(n) + n;`;
-        w = `n = S.lengths[S.r++]; ${keyBytes} at = h.writeVarint(buf, at, n); at = W[${i}](buf, at, x);`;
+        m = `slot = S.n++; n = M[${i}](x); S.lengths[slot] = n; s += ${k} + h.uint32VarintSize(n) + n;`;
+        w = `n = S.lengths[S.r++]; ${keyBytes} at = h.writeUint32Varint(buf, at, n); at = W[${i}](buf, at, x);`;
         break;
       }
     }

@@ -7,27 +7,11 @@
  * message (field order, and the empty `code` written out as protobufjs does; stream-ack.test.ts checks
  * against proto-loader's serializer). The PublishStream serializer passes such a Buffer through.
  */
+import { varintSize, writeVarint } from '@iocbus/events';
+
 const STATUS = { accepted: 1, duplicate: 2 } as const;
 
 export type PlainAckStatus = keyof typeof STATUS;
-
-function varintSize(v: number): number {
-  let bytes = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    bytes++;
-  }
-  return bytes;
-}
-
-function writeVarint(buf: Buffer, at: number, v: number): number {
-  while (v >= 128) {
-    buf[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[at++] = v;
-  return at;
-}
 
 function writeString(buf: Buffer, at: number, tag: number, text: string, length: number): number {
   buf[at++] = tag;
