@@ -92,6 +92,16 @@ function imageCommand(command: string[]): string[] {
   return [...fromNode, ...command];
 }
 
+/** The environment the image sets with ENV (NODE_OPTIONS carries the gateway's node flags), which the
+ * services would otherwise start without. */
+function imageEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [, name, value] of readDeploy('Dockerfile').matchAll(/^ENV (\w+)=(".*"|\S+)$/gm)) {
+    env[name!] = value!.startsWith('"') ? (JSON.parse(value!) as string) : value!;
+  }
+  return env;
+}
+
 interface PromResult {
   status: string;
   error?: string;
@@ -146,7 +156,7 @@ test('Prometheus scrapes the real services; every dashboard and rule expression 
   for (const role of ['gateway', 'aggregator', 'view'] as Role[]) {
     const service = compose.services[role]!;
     const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)]));
-    procs[role] = spawnLogged(role, process.execPath, imageCommand(service.command), { ...env, KAFKA_BROKERS: kafka.brokers.join(','), ...overrides[role] });
+    procs[role] = spawnLogged(role, process.execPath, imageCommand(service.command), { ...imageEnv(), ...env, KAFKA_BROKERS: kafka.brokers.join(','), ...overrides[role] });
     cleanups.push(() => stop(procs[role]));
   }
   const portsOf = async (role: Role): Promise<{ http: number; grpc?: number }> => {
@@ -160,6 +170,8 @@ test('Prometheus scrapes the real services; every dashboard and rule expression 
     return typeof line.httpPort === 'number' ? { http: line.httpPort, grpc: line.grpcPort as number } : { http: line.port as number };
   };
   const ports = { gateway: await portsOf('gateway'), aggregator: await portsOf('aggregator'), view: await portsOf('view') };
+  const flagWarnings = procs.gateway.logs.filter((l) => String(l.msg).includes("started without the gateway's flags"));
+  assert.deepEqual(flagWarnings, [], 'the gateway runs with its node flags, as the image starts it');
   const url = (role: Role, path: string) => `http://127.0.0.1:${ports[role].http}${path}`;
   for (const role of ['gateway', 'aggregator', 'view'] as Role[]) {
     await waitFor(async () => (alive(procs[role]), (await fetch(url(role, '/readyz'))).status === 200), { timeoutMs: 90_000, intervalMs: 250, message: `${role} ready` });
