@@ -3,6 +3,7 @@
  * heartbeats, Last-Event-ID resume on another instance), /metrics with indicator gauges, probes.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { createInProcessBus, type InProcessBus } from '@iocbus/bus';
 import { createLogger, createRegistry } from '@iocbus/telemetry';
@@ -117,6 +118,75 @@ test('GET /v1/indicators:stream: snapshot, deltas, heartbeats; every event has a
   assert.equal(s.events[2]?.event, 'heartbeat');
   assert.equal((s.events[2]?.data as { watermark: string }).watermark, new Date(NOW - 60_000).toISOString());
   assert.ok(s.events.every((e) => e.id !== undefined && e.id.length > 10));
+});
+
+/** The raw bytes of one HTTP request on a socket, until `done` says they are enough. */
+async function rawStream(port: number, request: string, done: (bytes: Buffer) => boolean): Promise<Buffer> {
+  const socket = connect({ host: '127.0.0.1', port });
+  const parts: Buffer[] = [];
+  socket.on('data', (b: Buffer) => parts.push(b));
+  socket.write(request);
+  try {
+    await waitFor(() => done(Buffer.concat(parts)), { message: 'raw stream bytes', timeoutMs: 5000 });
+    return Buffer.concat(parts);
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** Decodes an HTTP/1.1 chunked body; returns the chunks. */
+function chunksOf(body: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let i = 0;
+  for (;;) {
+    const nl = body.indexOf('\r\n', i);
+    assert.ok(nl > i, `chunk size line at ${i}`);
+    const size = Number.parseInt(body.toString('latin1', i, nl), 16);
+    assert.ok(Number.isInteger(size), `chunk size at ${i}`);
+    if (size === 0 || nl + 2 + size + 2 > body.length) return out;
+    out.push(body.subarray(nl + 2, nl + 2 + size));
+    assert.equal(body.toString('latin1', nl + 2 + size, nl + 4 + size), '\r\n', 'chunk ends in CRLF');
+    i = nl + 4 + size;
+    if (i === body.length) return out;
+  }
+}
+
+test('SSE on the wire: HTTP/1.1 gets one chunk per event, the same bytes on every stream; HTTP/1.0 an unframed body', async (t) => {
+  const { bus, v } = await setup(t);
+  const path = '/v1/indicators:stream?indicator=received&scope=province';
+  const events = (body: Buffer): string[] => body.toString('utf8').split('\n\n').filter((b) => b.includes('\nevent: '));
+  const headEnd = (b: Buffer): number => b.indexOf('\r\n\r\n') + 4;
+  const streams = [1, 2].map(() =>
+    rawStream(v.httpPort, `GET ${path} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n`, (b) => {
+      const head = headEnd(b);
+      return head > 3 && events(Buffer.concat(chunksOf(b.subarray(head)))).length >= 2;
+    }),
+  );
+  const old = rawStream(v.httpPort, `GET ${path} HTTP/1.0\r\naccept: text/event-stream\r\n\r\n`, (b) => headEnd(b) > 3 && events(b.subarray(headEnd(b))).length >= 2);
+  // Every stream has its snapshot before the update, so each gets the same delta.
+  await waitFor(() => v.view.hub?.stats().subscribers === 3, { message: 'three streams', timeoutMs: 5000 });
+  await bus.log.append(TOPIC, [partialRecord(1, received('day', DAY, province, 8, 1))]);
+
+  const bodies = await Promise.all(streams);
+  const chunked = bodies.map((b) => {
+    assert.match(b.toString('latin1', 0, headEnd(b)), /^HTTP\/1\.1 200 [^]*\r\ntransfer-encoding: chunked\r\n/i);
+    return chunksOf(b.subarray(headEnd(b)));
+  });
+  for (const chunks of chunked) {
+    assert.equal(chunks[0]?.toString(), 'retry: 1000\n\n');
+    // Snapshot, then delta: each a whole event in one chunk.
+    assert.deepEqual(chunks.slice(1, 3).map((c) => /^id: \S+\nevent: (\w+)\ndata: \{.*\}\n\n$/.exec(c.toString())?.[1]), ['snapshot', 'delta']);
+  }
+  assert.deepEqual(chunked[0]?.[2], chunked[1]?.[2], 'the same delta bytes on both streams');
+  assert.match(chunked[0]?.[2]?.toString() ?? '', /"value":18,/);
+
+  const raw = await old;
+  const head = raw.toString('latin1', 0, headEnd(raw));
+  assert.match(head, /^HTTP\/1\.1 200 /);
+  assert.doesNotMatch(head, /transfer-encoding/i);
+  const unframed = raw.subarray(headEnd(raw)).toString('utf8');
+  assert.ok(unframed.startsWith('retry: 1000\n\nid: '), unframed.slice(0, 40));
+  assert.ok(unframed.includes(`event: delta\ndata: ${(chunked[0]?.[2]?.toString() ?? '').split('\ndata: ')[1]}`), 'the same delta, without chunk framing');
 });
 
 test('Last-Event-ID resumes on another instance without a gap; an unknown id resets', async (t) => {

@@ -4,6 +4,7 @@
  * wall screen: register them on the returned app (or through the view's `routes` option).
  */
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { renderMetrics, type Logger, type Registry } from '@iocbus/telemetry';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ViewError, toViewError } from './errors.js';
@@ -19,18 +20,38 @@ function sendError(reply: FastifyReply, err: ViewError): FastifyReply {
   return reply.code(err.httpStatus).send({ error: { code: err.code, message: err.message, retriable: err.retriable } });
 }
 
+/**
+ * One SSE stream. Messages go straight to the socket, each as one pre-built HTTP/1.1 chunk shared by every
+ * stream it is written to (OutMessage.sseChunk): ServerResponse.write would frame it again for each stream
+ * (size line, data, CRLF: three writes into a corked socket, a nextTick to uncork, a writev of three pieces),
+ * which was most of the server's JavaScript time in a 1,000-stream fan-out (issue #5). The response head and
+ * the final chunk still go through the ServerResponse, which keeps its framing state. HTTP/1.0 clients get
+ * an unframed body (node does not chunk for them), and a response still waiting for its socket (a pipelined
+ * request) goes through ServerResponse.write.
+ */
 class SseSink implements Sink {
   readonly transport = 'sse' as const;
   private ended = false;
-  constructor(private readonly res: ServerResponse) {}
+  private readonly socket: Socket | null;
+  private readonly chunked: boolean;
+  constructor(private readonly res: ServerResponse) {
+    this.socket = res.socket;
+    this.chunked = res.chunkedEncoding;
+  }
 
   write(message: OutMessage): boolean {
-    if (this.ended || this.res.destroyed) return true;
-    return this.res.write(message.sse());
+    const socket = this.socket;
+    if (socket === null) {
+      if (this.ended || this.res.destroyed) return true;
+      return this.res.write(message.sse());
+    }
+    if (this.ended || socket.destroyed) return true;
+    return socket.write(this.chunked ? message.sseChunk() : message.sse());
   }
 
   onDrain(callback: () => void): void {
-    this.res.once('drain', callback);
+    if (this.socket === null) this.res.once('drain', callback);
+    else this.socket.once('drain', callback);
   }
 
   end(error?: ViewError): void {

@@ -24,6 +24,7 @@ export type MessageBody =
 export class OutMessage {
   private grpcBytes: Buffer | undefined;
   private sseBytes: Buffer | undefined;
+  private sseChunkBytes: Buffer | undefined;
   constructor(
     readonly token: string,
     readonly body: MessageBody,
@@ -42,6 +43,20 @@ export class OutMessage {
   sse(): Buffer {
     this.sseBytes ??= Buffer.from(`id: ${this.token}\nevent: ${this.body.kind}\ndata: ${JSON.stringify(toJsonBody(this.body))}\n\n`, 'utf8');
     return this.sseBytes;
+  }
+
+  /** The event as one HTTP/1.1 chunk (size line, event, CRLF), for SSE streams written to their socket directly. */
+  sseChunk(): Buffer {
+    if (this.sseChunkBytes === undefined) {
+      const event = this.sse();
+      const size = `${event.length.toString(16)}\r\n`;
+      const chunk = Buffer.allocUnsafe(size.length + event.length + 2);
+      chunk.write(size, 0, 'latin1');
+      event.copy(chunk, size.length);
+      chunk.write('\r\n', size.length + event.length, 'latin1');
+      this.sseChunkBytes = chunk;
+    }
+    return this.sseChunkBytes;
   }
 }
 
