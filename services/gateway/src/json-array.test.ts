@@ -109,3 +109,43 @@ test('a batch body is parsed element by element, never as one string', () => {
   }
   assert.ok(longest < bytes.length / 10, `the longest text parsed was ${longest} of ${bytes.length} bytes`);
 });
+
+/** Strings made of the bytes that fool a search for `},{`: the guesses must miss and fall back, not mislead. */
+const tricky = fc.array(fc.constantFrom('},{', '}', '{', ',', '"', '\\', '[', ']', 'x', 'é'), { maxLength: 6 }).map((parts) => parts.join(''));
+const trickyObject = fc.dictionary(tricky, fc.oneof(tricky, fc.array(fc.dictionary(tricky, tricky, { maxKeys: 2 }), { maxLength: 3 })), { maxKeys: 4 });
+
+test('compact arrays of objects with `},{` inside strings and nested arrays parse exactly as JSON.parse of the whole', () => {
+  fc.assert(
+    fc.property(fc.array(trickyObject, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 6 }), (objects, points) => {
+      const bytes = Buffer.from(JSON.stringify(objects));
+      assert.deepStrictEqual(actual(cut(bytes, points)), reference(bytes));
+    }),
+    { numRuns: 3000 },
+  );
+  fc.assert(
+    fc.property(fc.array(trickyObject, { minLength: 1, maxLength: 12 }), fc.array(damage, { minLength: 1, maxLength: 2 }), fc.array(fc.nat(), { maxLength: 4 }), (objects, damages, points) => {
+      const broken = damages.reduce(damaged, Buffer.from(JSON.stringify(objects)));
+      assert.deepStrictEqual(actual(cut(broken, points)), reference(broken));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('a compact batch is parsed a chunk at a time, not an element at a time', () => {
+  const events = fc.sample(arbitraryEvent(), { numRuns: 300, seed: 5 }).map(toCloudEventJson);
+  const bytes = Buffer.from(JSON.stringify(events));
+  const realParse = JSON.parse;
+  let calls = 0;
+  JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    calls++;
+    return realParse(text, reviver);
+  }) as typeof JSON.parse;
+  const chunks = cut(bytes, [bytes.length >> 2, bytes.length >> 1, (3 * bytes.length) >> 2]);
+  try {
+    assert.deepStrictEqual(parseJsonChunks(chunks), events);
+  } finally {
+    JSON.parse = realParse;
+  }
+  // Per chunk: one parse for its run of whole objects, a few for the objects cut by the chunk ends.
+  assert.ok(calls <= 4 * chunks.length, `${calls} JSON.parse calls for ${events.length} events in ${chunks.length} chunks`);
+});
