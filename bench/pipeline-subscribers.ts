@@ -2,29 +2,34 @@
  * The fan-out benchmark's clients, in their own process so they do not share the view's event loop:
  * opens N Server-Sent-Events streams on the view and, for every value of the watched indicator, reports when
  * each stream received it (absolute ms, sub-ms precision) as one JSON line on stdout, with what receiving cost
- * this process: all N streams' chunks are taken in one at a time on one event loop, so the last stream's time
+ * this process: all N streams' reads are taken in one at a time on one event loop, so the last stream's time
  * includes the client's own work on the streams before it.
  *
+ * Each stream is a client as a wall screen would be, minus the browser: it parses every event (`openSseStream`
+ * in sse-blocks.ts: raw socket, HTTP/1.1 chunked body, SSE fields; the load generator's own cost should not be
+ * what the bench measures, and node's http client cost ~2× this per read), JSON-parses every data field, and
+ * checks the stream: a resume token on every event, a snapshot first, no reset, and the watched value (one per
+ * filter here) rising in every delta. A violation ends the process with status 1.
+ *
  *   node --import tsx bench/pipeline-subscribers.ts <port> <count> <path>
- * stdout: {"connected":n} once every stream answered, then per value
- * {"value":v,"times":[…],"handlerMs":…,"cpuMs":…} (emitted once every stream saw it, or after 5 s with those
- * that did): `handlerMs` is the time spent inside this file's data handlers for that value, `cpuMs` the whole
- * process's CPU time (HTTP parsing, socket reads, handlers) from the first stream's receipt to the last one's.
+ * stdout: {"connected":n} once every stream holds its snapshot, then per value
+ * {"value":v,"times":[…],"handlerMs":…,"cpuMs":…,"cpuTotalMs":…} (emitted once every stream saw it, or after 5 s with those
+ * that did): `handlerMs` is the time from the socket reads that delivered that value to its event parsed and
+ * checked (summed over streams), `cpuMs` the whole process's CPU time from the first stream's receipt to the last one's.
  */
-import { request, Agent } from 'node:http';
-import { onSseBlocks } from './sse-blocks.js';
+import { openSseStream, type SseEvent } from './sse-blocks.js';
 
 const [portText, countText, path] = process.argv.slice(2);
 const port = Number(portText);
 const count = Number(countText);
 if (!Number.isInteger(port) || !Number.isInteger(count) || path === undefined) throw new Error('usage: pipeline-subscribers.ts <port> <count> <path>');
+const streamPath: string = path;
 
 const now = (): number => performance.timeOrigin + performance.now();
 const cpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
-const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 interface Seen {
   times: number[];
   handlerMs: number;
@@ -40,7 +45,7 @@ function flush(value: number): void {
   if (s === undefined) return;
   clearTimeout(s.timer);
   seen.delete(value);
-  process.stdout.write(`${JSON.stringify({ value, times: s.times, handlerMs: s.handlerMs, cpuMs: s.cpuAtLast - s.cpuAtFirst })}\n`);
+  process.stdout.write(`${JSON.stringify({ value, times: s.times, handlerMs: s.handlerMs, cpuMs: s.cpuAtLast - s.cpuAtFirst, cpuTotalMs: cpuMs() })}\n`);
 }
 
 function received(value: number, at: number, handlerMs: number): void {
@@ -58,30 +63,78 @@ function received(value: number, at: number, handlerMs: number): void {
   }
 }
 
-// The filter the bench subscribes with yields one value (today's province `received`), so a delta's only
-// "value" is it: read with a pattern rather than a JSON parse, to keep the client's share small.
-const VALUE = /"value":(\d+)/;
+function broken(stream: number, what: string): never {
+  process.stderr.write(`subscriber ${stream}: ${what}\n`);
+  process.exit(1);
+}
 
-function open(): void {
-  const req = request({ host: '127.0.0.1', port, path, agent, headers: { accept: 'text/event-stream' } }, (res) => {
-    if (res.statusCode !== 200) throw new Error(`stream answered ${res.statusCode}`);
-    if (++connected === count) process.stdout.write(`${JSON.stringify({ connected })}\n`);
-    onSseBlocks(res, (block, at) => {
-      if (!block.includes('\nevent: delta\n')) return;
-      const m = VALUE.exec(block);
-      if (m !== null) received(Number(m[1]), at, now() - at);
-    });
+interface JsonValue {
+  indicator: string;
+  scope: { kind: string; code: string };
+  value: number | null;
+}
+
+/** The watched value of a snapshot's or delta's values; the bench's filter yields exactly one. */
+function watched(stream: number, values: unknown): number | undefined {
+  if (!Array.isArray(values)) broken(stream, 'values is not an array');
+  let out: number | undefined;
+  for (const v of values as JsonValue[]) {
+    if (v.indicator !== 'received' || v.scope?.kind !== 'province') broken(stream, `value outside the filter: ${JSON.stringify(v)}`);
+    if (typeof v.value !== 'number') broken(stream, `received without a number: ${JSON.stringify(v)}`);
+    out = v.value;
+  }
+  return out;
+}
+
+function open(stream: number): void {
+  let snapshot = false;
+  let last = -1;
+  let lastId = '';
+  openSseStream({
+    host: '127.0.0.1',
+    port,
+    path: streamPath,
+    onEvent(e: SseEvent, at: number) {
+      if (e.id === '') broken(stream, `${e.event} without a resume token`);
+      lastId = e.id;
+      const body = JSON.parse(e.data) as { values?: unknown; more?: boolean };
+      switch (e.event) {
+        case 'snapshot': {
+          const v = watched(stream, body.values);
+          if (v !== undefined) last = v;
+          if (body.more === false && !snapshot) {
+            snapshot = true;
+            if (++connected === count) process.stdout.write(`${JSON.stringify({ connected })}\n`);
+          }
+          break;
+        }
+        case 'delta': {
+          if (!snapshot) broken(stream, 'delta before the snapshot');
+          const v = watched(stream, body.values);
+          if (v === undefined) break;
+          if (v <= last) broken(stream, `value ${v} after ${last}`);
+          last = v;
+          received(v, at, now() - at);
+          break;
+        }
+        case 'heartbeat':
+          break;
+        default:
+          broken(stream, `unexpected ${e.event} event: ${e.data}`);
+      }
+    },
+    onError(err: Error) {
+      broken(stream, `${err.message} (last token ${lastId})`);
+    },
+    onEnd() {
+      broken(stream, 'the server ended the stream');
+    },
   });
-  req.on('error', (err) => {
-    process.stderr.write(`subscriber: ${err.message}\n`);
-    process.exit(1);
-  });
-  req.end();
 }
 
 // Open in waves so the view's accept queue is not flooded at once.
 for (let i = 0; i < count; i += 100) {
-  for (let j = i; j < Math.min(count, i + 100); j++) open();
+  for (let j = i; j < Math.min(count, i + 100); j++) open(j);
   await new Promise((r) => setTimeout(r, 50));
 }
 process.on('SIGTERM', () => process.exit(0));

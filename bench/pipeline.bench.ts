@@ -555,6 +555,12 @@ interface FanOut {
   clientCpuP50: number;
   clientCpuP99: number;
   clientHandlerP99: number;
+  /**
+   * CPU ms per update over all rounds (the rounds' total divided by their number, so the work a round leaves
+   * for later counts too): this process (the view, and this bench's appends and polling), the client processes.
+   */
+  viewProcessCpuPerUpdate: number;
+  clientProcessCpuPerUpdate: number;
   missing: number;
 }
 
@@ -604,7 +610,8 @@ async function fanOut(brokers: string[], bus: KafkaBus): Promise<FanOut | string
   const path = '/v1/indicators:stream?indicator=received&scope=province&window=today';
   const clients = Array.from({ length: FANOUT_CLIENT_PROCESSES }, (_, i) => {
     const n = Math.floor(FANOUT_SUBSCRIBERS / FANOUT_CLIENT_PROCESSES) + (i < FANOUT_SUBSCRIBERS % FANOUT_CLIENT_PROCESSES ? 1 : 0);
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./pipeline-subscribers.ts', import.meta.url)), String(httpPort), String(n), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const prof = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`];
+    const child = spawn(process.execPath, [...prof, '--import', 'tsx', fileURLToPath(new URL('./pipeline-subscribers.ts', import.meta.url)), String(httpPort), String(n), path], { stdio: ['ignore', 'pipe', 'inherit'] });
     const lines: Record<string, unknown>[] = [];
     createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
     return { child, n, lines };
@@ -619,11 +626,14 @@ async function fanOut(brokers: string[], bus: KafkaBus): Promise<FanOut | string
     const clientHandler: number[] = [];
     publishes.length = 0;
     let missing = 0;
+    const clientCpuAt: number[] = [];
+    const viewCpuAt: number[] = [];
     for (let r = 0; r < FANOUT_ROUNDS; r++) {
       const value = 2 + r;
       const t0 = now();
       await bus.log.append(topic, [record(value)]);
       const lines = await Promise.all(clients.map((c) => waitFor(() => c.lines.find((l) => l.value === value), { timeoutMs: 15_000, message: `value ${value} at every subscriber` })));
+      viewCpuAt.push(cpuMs());
       const times = lines.flatMap((l) => l.times as number[]);
       missing += FANOUT_SUBSCRIBERS - times.length;
       for (const t of times) latencies.push(t - t0);
@@ -631,8 +641,10 @@ async function fanOut(brokers: string[], bus: KafkaBus): Promise<FanOut | string
       spread.push(Math.max(...times) - Math.min(...times));
       clientCpu.push(lines.reduce((n, l) => n + (l.cpuMs as number), 0));
       clientHandler.push(lines.reduce((n, l) => n + (l.handlerMs as number), 0));
+      clientCpuAt.push(lines.reduce((n, l) => n + (l.cpuTotalMs as number), 0));
       await delay(100);
     }
+    const perUpdate = (at: number[]): number => ((at.at(-1) as number) - (at[0] as number)) / (at.length - 1);
     const out: FanOut = {
       subscribers: FANOUT_SUBSCRIBERS,
       clientProcesses: FANOUT_CLIENT_PROCESSES,
@@ -649,6 +661,8 @@ async function fanOut(brokers: string[], bus: KafkaBus): Promise<FanOut | string
       clientCpuP50: percentile(clientCpu, 50),
       clientCpuP99: percentile(clientCpu, 99),
       clientHandlerP99: percentile(clientHandler, 99),
+      viewProcessCpuPerUpdate: perUpdate(viewCpuAt),
+      clientProcessCpuPerUpdate: perUpdate(clientCpuAt),
       missing,
     };
     const ms = (a: number, b: number): string => `${round(a, 1)} / ${round(b, 1)}`;
@@ -656,7 +670,7 @@ async function fanOut(brokers: string[], bus: KafkaBus): Promise<FanOut | string
       `fan-out: ${FANOUT_SUBSCRIBERS} SSE subscribers in ${FANOUT_CLIENT_PROCESSES} client process(es) × ${FANOUT_ROUNDS} updates; append → delivered p50 ${round(out.p50, 1)} ms, p99 ${round(out.p99, 1)} ms, max ${round(out.max, 1)} ms, missing ${missing}`,
     );
     log(
-      `fan-out split (p50 / p99 ms): append → first stream ${ms(out.firstP50, out.firstP99)}; first → last stream ${ms(out.spreadP50, out.spreadP99)}; server hand-off to all streams p99 ${round(out.serverHandoffP99, 1)} (CPU ${round(out.serverHandoffCpuP99, 1)}); client CPU per update ${ms(out.clientCpuP50, out.clientCpuP99)} (in the bench's handlers p99 ${round(out.clientHandlerP99, 1)})`,
+      `fan-out split (p50 / p99 ms): append → first stream ${ms(out.firstP50, out.firstP99)}; first → last stream ${ms(out.spreadP50, out.spreadP99)}; server hand-off to all streams p99 ${round(out.serverHandoffP99, 1)} (CPU ${round(out.serverHandoffCpuP99, 1)}); client CPU per update ${ms(out.clientCpuP50, out.clientCpuP99)} (in the bench's handlers p99 ${round(out.clientHandlerP99, 1)}); process CPU per update over the rounds: view (with this bench) ${round(out.viewProcessCpuPerUpdate, 1)}, clients ${round(out.clientProcessCpuPerUpdate, 1)}`,
     );
     return out;
   } finally {
