@@ -30,7 +30,8 @@
  *     (fanout_p99_ms, every stream × update), split into append → the round's first stream, first → last stream,
  *     the server's hand-off to all streams (wall and CPU, from the view's publish observer) and the client
  *     processes' CPU per update: all streams of a client process are read one after another on one event
- *     loop, so the later streams' times include the client's work on the earlier ones.
+ *     loop, so the later streams' times include the client's work on the earlier ones. Also each side's
+ *     process CPU per update over all rounds (BENCH_CPU_PROF_DIR profiles the client processes too).
  *
  * Figures on the shared 2-core machine (load average 11–30 from other benchmarks; wall-clock figures swing
  * by several times from run to run — compare CPU per event and A/B pairs):
@@ -42,13 +43,15 @@
  *    need, requests queue in front of the gateway and broker, and the load generator (32 requests in flight
  *    at most) falls behind the rate (4,800–9,900 events/s sent). The old figure (e2e_partials, before the
  *    view was included) was p50 2069 / p99 5252 ms.
- *  - fan-out, 1,000 SSE streams, one client process: append → delivered p50 28 ms, p99 214 ms (load 12;
- *    100–490 ms at p99 over other runs); append → first stream p50 10–22, p99 35–150 ms; server hand-off to
- *    all streams CPU p99 21–31 ms (~24 µs per stream, one socket write each; a 450-byte event costs the same
- *    written as a string or as bytes); the client process's CPU per update p50 12–18, p99 48–69 ms, which is
- *    what stretches the first → last stream spread (p99 120–420 ms) beyond the server's hand-off. Client
- *    processes 1 vs 2 alternated in one session: p99 319/161 vs 485/102 ms — the client side dominates the
- *    tail, and it moves with the machine's load, not with the server.
+ *  - fan-out, 1,000 SSE streams, one client process (raw sockets, every event parsed and checked): CPU per
+ *    update over the rounds, view process 15.5–19.4 ms (with this bench's appends and polling; the hand-off
+ *    itself 12 ms on average, 3.7 of JavaScript and 8.7 in the kernel's socket writes), client process
+ *    10.4–11.9 ms (JSON.parse and checks ~3.3 of it, the rest mostly socket reads). Append → first stream
+ *    p50 3–6 ms. Append → delivered at load 3.5–5: p50 11–18, p99 26–57 ms; at load 9–16: p50 18–20, p99
+ *    57–132 ms: one round in which a process is descheduled mid-hand-off (wall p99 55–122 ms against 23–30
+ *    ms of CPU) sets the p99 of 20 rounds. Before (alternated runs): ServerResponse.write, view 19.7 ms per
+ *    update and first stream p50 6–9 ms; node's http client, client 13.0 ms per update and p99 145–185 ms
+ *    against 57–86 with the raw-socket client at load 10–16.
  *
  * Environment: KAFKA_BROKERS (else a broker is started), BENCH_CATCHUP_EVENTS (default 300000),
  * BENCH_E2E_RATE (events/s, default 10000), BENCH_E2E_SECONDS (measured, default 15), BENCH_E2E_WARMUP_SECONDS
