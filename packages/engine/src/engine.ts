@@ -651,9 +651,9 @@ class Engine implements PartitionEngine, LifecycleHost {
     return {
       updated: this.toPartials(cells),
       evicted: evicted.map((e) => {
-        const window = windowRef(kindName(e.kind), e.index);
+        const window = this.winRef(e.win);
         const scope = this.scopeRef(e.scope);
-        return { key: `${window.kind}:${window.label}|${scope.kind}:${scope.code}`, window, scope };
+        return { key: e.key ?? partialKey({ window, scope }), window, scope };
       }),
     };
   }

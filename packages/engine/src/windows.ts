@@ -96,11 +96,8 @@ export interface WindowTiming {
   retentionSec: readonly [number, number, number, number, number];
 }
 
-export interface EvictedKey {
-  kind: WK;
-  index: number;
-  scope: number;
-}
+/** An evicted cell, as reported by drain(): its window, scope and (when it was ever published) key. */
+export type EvictedKey = Pick<Cell, 'win' | 'scope' | 'key'>;
 
 // Quarters and years are not accumulated: they are sums of months, formed when evaluating (evaluate.ts).
 // That saves two of every five cell updates per fact.
@@ -343,8 +340,9 @@ export class Accumulator {
           w.evicted = true;
           evictedAny = true;
           map.delete(w.index);
+          // The cell itself is the eviction record: it already holds its window and usually its key.
           w.forEachCell((c) => {
-            this.evicted.push({ kind: w.kind, index: w.index, scope: c.scope });
+            this.evicted.push(c);
             this.freeOffs.push(c.off);
           });
           continue;
