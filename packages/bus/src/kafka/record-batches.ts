@@ -210,6 +210,63 @@ interface TextCache {
   texts: string[];
 }
 
+/**
+ * Header objects built by one generated function per sequence of header names, with the names as
+ * literals: a producer writes the same headers in the same order on every record, and building each
+ * object by keyed stores (`headers[name] = value`, megamorphic over the names) cost ~100 ns a record
+ * against ~13 for an object literal, which also gives every record's headers one hidden class for the
+ * code reading them. The names go into the source only as JSON string literals; `__proto__` (which a
+ * literal would turn into the prototype), repeated names and null values take the keyed path.
+ */
+type HeaderFactory = (values: readonly string[]) => Headers;
+const MAX_FACTORY_HEADERS = 32;
+const MAX_FACTORIES = 64;
+const factories = new Map<string, HeaderFactory | null>();
+/** The previous record's names and factory: most records match it, by string identity (the text cache). */
+let lastNames: string[] = [];
+let lastFactory: HeaderFactory | null = null;
+
+function factoryFor(names: readonly string[], count: number): HeaderFactory | null {
+  if (count > MAX_FACTORY_HEADERS) return null;
+  const own = names.slice(0, count);
+  const id = JSON.stringify(own);
+  let factory = factories.get(id);
+  if (factory === undefined) {
+    factory = null;
+    if (new Set(own).size === count && !own.includes('__proto__')) {
+      const body = own.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ');
+      factory = new Function('v', `return { ${body} };`) as HeaderFactory;
+    }
+    if (factories.size < MAX_FACTORIES) factories.set(id, factory);
+  }
+  lastNames = own;
+  lastFactory = factory;
+  return factory;
+}
+
+function sameNames(names: readonly string[], count: number): boolean {
+  if (count !== lastNames.length) return false;
+  for (let i = 0; i < count; i++) if (names[i] !== lastNames[i]) return false;
+  return true;
+}
+
+/** The keyed way: the last value of a repeated name wins, a null value removes the name, `__proto__` stays an own property. */
+function keyedHeaders(names: readonly string[], values: readonly (string | null)[], count: number): Headers {
+  const headers: Headers = {};
+  for (let h = 0; h < count; h++) {
+    const name = names[h]!;
+    const value = values[h]!;
+    // A null value: kafkajs's fold ends with null, which the bus reads as "no such header".
+    if (value === null) delete headers[name];
+    else if (name === '__proto__') Object.defineProperty(headers, name, { value, writable: true, enumerable: true, configurable: true });
+    else headers[name] = value;
+  }
+  return headers;
+}
+
+const headerNames: string[] = [];
+const headerValues: (string | null)[] = [];
+
 function decodeRecords(
   buf: Buffer,
   at: number,
@@ -258,6 +315,7 @@ function decodeRecords(
       offset = n.toString();
     }
     const keyLength = readVarint(records, c);
+    const keyStart = c.pos;
     let key = '';
     if (keyLength > 0) {
       key = utf8Slice.call(records, c.pos, c.pos + keyLength);
@@ -270,7 +328,7 @@ function decodeRecords(
       c.pos += valueLength;
     }
     const headerCount = readVarint(records, c);
-    const headers: Headers = {};
+    let nulls = false;
     for (let h = 0; h < headerCount; h++) {
       const nameLength = readVarint(records, c);
       let name = 'null';
@@ -278,17 +336,24 @@ function decodeRecords(
         name = text(records, c.pos, nameLength, 2 * h, seen);
         c.pos += nameLength;
       }
+      headerNames[h] = name;
       const headerLength = readVarint(records, c);
       if (headerLength < 0) {
-        // A null value: kafkajs's fold ends with null, which the bus reads as "no such header".
-        delete headers[name];
+        headerValues[h] = null;
+        nulls = true;
         continue;
       }
-      const headerValue = text(records, c.pos, headerLength, 2 * h + 1, seen);
+      // CloudEvents keyed by subject: ce_subject has the key's bytes, and the key is decoded already.
+      headerValues[h] =
+        headerLength === keyLength && headerLength > 0 && sameBytes(records, keyStart, c.pos, keyLength) ? key : text(records, c.pos, headerLength, 2 * h + 1, seen);
       c.pos += headerLength;
-      // The last value of a repeated name wins; a name must never reach the prototype.
-      if (name === '__proto__') Object.defineProperty(headers, name, { value: headerValue, writable: true, enumerable: true, configurable: true });
-      else headers[name] = headerValue;
+    }
+    let headers: Headers;
+    if (nulls || headerCount < 0) {
+      headers = keyedHeaders(headerNames, headerValues, Math.max(0, headerCount));
+    } else {
+      const factory = sameNames(headerNames, headerCount) ? lastFactory : factoryFor(headerNames, headerCount);
+      headers = factory === null ? keyedHeaders(headerNames, headerValues, headerCount) : factory(headerValues as string[]);
     }
     if (c.pos !== recordEnd) {
       throw recordBatchError(`${topic}[${partition}] offset ${offset}: record length ${length} does not match its fields`);
