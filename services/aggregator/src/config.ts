@@ -33,8 +33,14 @@ export const aggregatorConfigSchema = z.object({
        * only sets how often an idle aggregator polls.
        */
       maxWaitTimeMs: int(1).default(500),
-      /** Fetch size per partition; kafkajs spends more CPU per record on larger responses (measured: 4 MiB costs ~2.5× 1 MiB). */
-      maxBytesPerPartition: int(1024).default(1024 * 1024),
+      /**
+       * Fetch size per partition. The broker cuts a partition's data at this size, mid-batch, and the cut batch
+       * is fetched again whole next time: with batches of ~0.5 MB (a producer sending 10,000 events at once)
+       * 1 MiB fetched 1.65 bytes per byte used (4 MiB: 1.0). Catch-up CPU per event over the bus's own fetch
+       * path, 4 MiB / 1 MiB in alternated runs: 4.55/6.93, 5.43/6.60, 4.91/6.06, 5.23/5.80, 5.23/6.59 µs.
+       * (The kafkajs decoder that once made larger responses dearer is no longer on this path.)
+       */
+      maxBytesPerPartition: int(1024).default(4 * 1024 * 1024),
       /** Replication factor for topics the aggregator creates; -1 = the broker's default. */
       replicationFactor: z.coerce.number().int().min(-1).default(-1),
     })
