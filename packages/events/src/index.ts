@@ -37,7 +37,7 @@ export {
 } from './schemas.js';
 export { jsonPath, type Problem } from './problems.js';
 export { EventDecodeError } from './errors.js';
-export { dedupKey, parseCloudEvent, toCloudEventJson, type ParseResult } from './parse.js';
+export { dedupKey, parseCloudEvent, toCloudEventJson, validateCandidate, type ParseResult } from './parse.js';
 export {
   PROTOBUF_CONTENT_TYPE,
   fromKafkaRecord,
@@ -46,7 +46,7 @@ export {
   type KafkaRecordIn,
   type KafkaRecordOut,
 } from './kafka.js';
-export { EVENTS_PROTO_FILE, PROTO_DIR, decodeData, encodeData } from './proto.js';
+export { EVENTS_PROTO_FILE, PROTO_DIR, decodeData, encodeData, protoModel, type DataCodec } from './proto.js';
 export { varintSize, writeVarint } from './varint.js';
 export {
   PROTO_LOADER_OPTIONS,
