@@ -104,3 +104,39 @@ test('answers and size match the walk-on-every-insert version over random histor
     { numRuns: 2000 },
   );
 });
+
+test('at scale (index rebuilt, ring grown and compacted, keys seen again) it still matches the walk-on-every-insert version', () => {
+  const op = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('addAll' as const), keys: fc.array(fc.nat(6000), { maxLength: 400, size: 'max' }) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('has' as const), keys: fc.array(fc.nat(6000), { maxLength: 200, size: 'max' }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.nat(50), fc.nat(3000)) }) },
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 100, max: 5000 }), fc.integer({ min: 1, max: 5000 }), fc.array(op, { maxLength: 60, size: 'max' }), (windowMs, maxEntries, ops) => {
+      const clock = new ManualClock();
+      const seen = new RecentlySeen(clock, { windowMs, maxEntries });
+      const reference = new Reference(clock, { windowMs, maxEntries });
+      for (const o of ops) {
+        if (o.kind === 'advance') clock.advance(o.ms);
+        else if (o.kind === 'addAll') {
+          seen.addAll(o.keys.map((k) => `k${k}`));
+          for (const k of o.keys) reference.add(`k${k}`);
+        } else for (const k of o.keys) assert.equal(seen.has(`k${k}`), reference.has(`k${k}`), `k${k}`);
+        assert.equal(seen.size, reference.size);
+      }
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('one key acknowledged over and over does not grow the memory without bound', () => {
+  const clock = new ManualClock();
+  const seen = new RecentlySeen(clock, { windowMs: 60_000, maxEntries: 1_000_000 });
+  seen.add('first'); // stays inside the window: the walk stops at it
+  for (let i = 0; i < 200_000; i++) seen.add('again');
+  assert.equal(seen.size, 2);
+  assert.equal(seen.has('first'), true);
+  assert.equal(seen.has('again'), true);
+  const ring = (seen as unknown as { keys: unknown[] }).keys.length;
+  assert.ok(ring <= 8192, `ring of ${ring} positions for 2 keys`);
+});
