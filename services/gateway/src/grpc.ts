@@ -9,6 +9,7 @@ import { principalOf, protoCandidate, toProtoResult, toServiceError } from './gr
 import type { EventResult } from './ingest.js';
 import { PublishStreamSession } from './publish-stream.js';
 import { passEncoded } from './stream-ack.js';
+import { streamRequestDeserializer } from './stream-request.js';
 
 export const INGEST_PROTO_FILE = 'iocbus/ingest/v1/ingest_service.proto';
 export const INGEST_SERVICE = 'iocbus.ingest.v1.IngestService';
@@ -107,9 +108,14 @@ export function buildGrpcServer(core: GatewayCore): GrpcServer {
 
   const ingestService = loaded.iocbus.ingest.v1.IngestService.service;
   const publishStream = ingestService.PublishStream as grpc.MethodDefinition<unknown, unknown>;
-  // PublishStream's acks of accepted and duplicate events arrive already encoded (stream-ack.ts).
+  // PublishStream's acks of accepted and duplicate events arrive already encoded (stream-ack.ts), and its
+  // requests are read straight into validated candidates (stream-request.ts).
   const streamSerialize = passEncoded(publishStream.responseSerialize as (value: unknown) => Buffer);
-  server.addService({ ...ingestService, PublishStream: { ...publishStream, responseSerialize: streamSerialize } }, implementation);
+  const streamDeserialize = streamRequestDeserializer(publishStream.requestDeserialize as (bytes: Buffer) => unknown);
+  server.addService(
+    { ...ingestService, PublishStream: { ...publishStream, responseSerialize: streamSerialize, requestDeserialize: streamDeserialize } },
+    implementation,
+  );
   const health = new HealthImplementation({ '': 'NOT_SERVING', [INGEST_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
   // Reflection describes health too, so grpcurl and grpc_health_probe users see every service.

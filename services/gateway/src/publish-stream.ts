@@ -3,9 +3,10 @@ import type { Principal } from './api-keys.js';
 import { batchWrites } from './batched-writes.js';
 import { refuseWhenClosing, type GatewayCore } from './core.js';
 import { GatewayError, toGatewayError } from './errors.js';
-import { principalOf, protoCandidate, toProtoResult, toServiceError } from './grpc-common.js';
+import { principalOf, toProtoResult, toServiceError } from './grpc-common.js';
 import type { Candidate, IngestOutcome } from './ingest.js';
 import { encodePlainAck } from './stream-ack.js';
+import type { StreamRequest } from './stream-request.js';
 
 interface Group {
   firstSeq: number;
@@ -57,7 +58,7 @@ export class PublishStreamSession {
       refuseWhenClosing(this.core);
       this.principal = await principalOf(this.core, this.call.metadata);
       this.grant(this.window);
-      this.call.on('data', (message: { sequence?: number | string; event?: unknown }) => this.onMessage(message));
+      this.call.on('data', (message: StreamRequest) => this.onMessage(message));
       this.call.on('end', () => {
         this.halfClosed = true;
         this.maybeFinish();
@@ -76,9 +77,9 @@ export class PublishStreamSession {
     return this.done;
   }
 
-  private onMessage(message: { sequence?: number | string; event?: unknown }): void {
+  private onMessage(message: StreamRequest): void {
     if (this.finished || this.closing) return;
-    const seq = Number(message.sequence ?? 0);
+    const seq = message.sequence;
     if (seq !== this.nextSeq) {
       this.fail(
         new GatewayError('IOC_GATEWAY_INVALID_STREAM', `expected sequence ${this.nextSeq}, got ${seq}`, {
@@ -89,7 +90,7 @@ export class PublishStreamSession {
     }
     this.nextSeq++;
     this.unacked++;
-    this.incoming.push(protoCandidate(message.event ?? {}));
+    this.incoming.push(message.candidate);
     if (this.unacked >= this.window) this.pauseReading();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
