@@ -20,7 +20,7 @@ import { partialKey, windowRef, type IndicatorPartial, type WindowRef } from './
 import { endedOf, ended, feeMask, gauge, gaugeOf, receivedMask } from './rules.js';
 import { ComboTable, ScopeTable, type ScopeRef } from './scopes.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
-import { DossierStore, END_NONE, F_PENDING, F_FEE_ANY, F_G_MASK, F_G_SHIFT, F_HAS_RECV, F_RARE, F_RATED, F_RATING, F_RATING_SHIFT } from './store.js';
+import { D_COMBO, D_END_AT, D_END_KIND, D_EV_COUNT, D_FEE_AT, D_FLAGS, D_FP_HEAD, D_LAST_AT, D_RATE_AT, D_RECV_AT, DossierStore, END_NONE, F_PENDING, F_FEE_ANY, F_G_MASK, F_G_SHIFT, F_HAS_RECV, F_RARE, F_RATED, F_RATING, F_RATING_SHIFT, ROW } from './store.js';
 import { CHANNEL_NAMES, Lifecycle, toSec, typeCode, type LifecycleHost } from './lifecycle.js';
 import { kindName } from './time.js';
 import { TimerHeap } from './timers.js';
@@ -318,28 +318,28 @@ class Engine implements PartitionEngine, LifecycleHost {
     const s = this.store;
     const idx = s.slot(ev.subject);
     const fp = fingerprint(ev.source, ev.id);
-    const head = s.fpHead[idx] as number;
+    const head = s.d[idx * ROW + D_FP_HEAD] as number;
     if (s.fps.has(head, fp)) {
       this.duplicates++;
       return false;
     }
-    s.fpHead[idx] = s.fps.add(head, fp);
+    s.d[idx * ROW + D_FP_HEAD] = s.fps.add(head, fp);
     this.applied++;
     const type = typeCode(ev.type);
-    const fl = s.flags[idx] as number;
+    const fl = s.d[idx * ROW + D_FLAGS] as number;
     if ((fl & F_PENDING) === 0) {
       // First change since the last flush: remember what the cells account for this dossier.
-      s.flags[idx] = fl | F_PENDING;
+      s.d[idx * ROW + D_FLAGS] = fl | F_PENDING;
       this.capture(idx, this.before);
       gaugeOf(s, idx, this.nowSec);
       this.before.deadline = gauge.deadline;
       this.pending.push(idx, this.before);
     }
-    const n = s.evCount[idx] as number;
-    if (n < 0xffff) s.evCount[idx] = n + 1;
-    if (((s.flags[idx] as number) & F_HAS_RECV) === 0) {
+    const n = s.d[idx * ROW + D_EV_COUNT] as number;
+    if (n < 0xffff) s.d[idx * ROW + D_EV_COUNT] = n + 1;
+    if (((s.d[idx * ROW + D_FLAGS] as number) & F_HAS_RECV) === 0) {
       const t = toSec(ev.data.occurredAt);
-      if (t > (s.lastAt[idx] as number)) s.lastAt[idx] = t;
+      if (t > (s.d[idx * ROW + D_LAST_AT] as number)) s.d[idx * ROW + D_LAST_AT] = t;
     }
     this.lifecycle.mutate(idx, type, ev, fp);
     return true;
@@ -349,19 +349,19 @@ class Engine implements PartitionEngine, LifecycleHost {
 
   private capture(idx: number, g: Signature): void {
     const s = this.store;
-    const f = s.flags[idx] as number;
-    g.ev = s.evCount[idx] as number;
+    const f = s.d[idx * ROW + D_FLAGS] as number;
+    g.ev = s.d[idx * ROW + D_EV_COUNT] as number;
     g.extN = (f & F_RARE) !== 0 ? (s.rare.get(idx)?.exts?.length ?? 0) : 0;
     if ((f & F_HAS_RECV) === 0) {
       g.combo = -1;
       return;
     }
-    g.combo = s.combo[idx] as number;
-    g.rT = s.recvAt[idx] as number;
+    g.combo = (s.d[idx * ROW + D_COMBO] as number) | 0; // stored as uint32: -1 reads back as 2^32 - 1
+    g.rT = s.d[idx * ROW + D_RECV_AT] as number;
     g.rMask = receivedMask(s, idx);
-    if ((s.endKind[idx] as number) !== END_NONE) {
+    if ((s.d[idx * ROW + D_END_KIND] as number) !== END_NONE) {
       endedOf(s, idx);
-      g.eT = s.endAt[idx] as number;
+      g.eT = s.d[idx * ROW + D_END_AT] as number;
       g.eMask = ended.mask;
       g.proc = ended.procSec;
     } else {
@@ -370,14 +370,14 @@ class Engine implements PartitionEngine, LifecycleHost {
       g.proc = -1;
     }
     if ((f & F_FEE_ANY) !== 0) {
-      g.fT = s.feeAt[idx] as number;
+      g.fT = s.d[idx * ROW + D_FEE_AT] as number;
       g.fMask = feeMask(f);
     } else {
       g.fT = 0;
       g.fMask = 0;
     }
     if ((f & F_RATED) !== 0) {
-      g.ratT = s.rateAt[idx] as number;
+      g.ratT = s.d[idx * ROW + D_RATE_AT] as number;
       g.ratMask = 1 | (((f & F_RATING) >>> F_RATING_SHIFT) === 2 ? 2 : 0);
     } else {
       g.ratT = 0;
@@ -505,7 +505,7 @@ class Engine implements PartitionEngine, LifecycleHost {
    */
   private updateGauge(idx: number, oldCombo: number, newCombo: number, armed: number): void {
     const s = this.store;
-    const f = s.flags[idx] as number;
+    const f = s.d[idx * ROW + D_FLAGS] as number;
     const oldBits = (f & F_G_MASK) >>> F_G_SHIFT;
     gaugeOf(s, idx, this.nowSec);
     const newBits = gauge.bits;
@@ -520,7 +520,7 @@ class Engine implements PartitionEngine, LifecycleHost {
       if (oldCombo >= 0 && oldBits !== 0) acc.applyMask(acc.resolveNow(oldCombo), G_BASE, oldBits, -1);
       if (newCombo >= 0 && newBits !== 0) acc.applyMask(acc.resolveNow(newCombo), G_BASE, newBits, 1);
     }
-    s.flags[idx] = (f & ~F_G_MASK) | (newBits << F_G_SHIFT);
+    s.d[idx * ROW + D_FLAGS] = (f & ~F_G_MASK) | (newBits << F_G_SHIFT);
   }
 
   /** Applies the difference of every pending dossier to the cells (see PendingSignatures). */
@@ -532,7 +532,7 @@ class Engine implements PartitionEngine, LifecycleHost {
     const A = this.after;
     for (let k = 0; k < p.size; k++) {
       const idx = p.load(k, B);
-      s.flags[idx] = (s.flags[idx] as number) & ~F_PENDING;
+      s.d[idx * ROW + D_FLAGS] = (s.d[idx * ROW + D_FLAGS] as number) & ~F_PENDING;
       this.capture(idx, A);
       this.applyDiff(idx, B, A);
       this.updateGauge(idx, B.combo, A.combo, B.deadline);
@@ -556,7 +556,7 @@ class Engine implements PartitionEngine, LifecycleHost {
     while (this.timers.peekDeadline() <= sec) {
       const idx = this.timers.pop();
       if (s.codes[idx] === undefined) continue;
-      const c = s.combo[idx] as number;
+      const c = (s.d[idx * ROW + D_COMBO] as number) | 0;
       this.updateGauge(idx, c, c, 0);
     }
     if (sec - this.lastSweepSec >= this.sweepSec) {
@@ -570,12 +570,12 @@ class Engine implements PartitionEngine, LifecycleHost {
     const s = this.store;
     for (let idx = 0; idx < s.highWater; idx++) {
       if (s.codes[idx] === undefined) continue;
-      const kind = s.endKind[idx] as number;
-      const f = s.flags[idx] as number;
+      const kind = s.d[idx * ROW + D_END_KIND] as number;
+      const f = s.d[idx * ROW + D_FLAGS] as number;
       const old =
         kind !== END_NONE
-          ? (s.endAt[idx] as number) + this.endedRetentionSec < sec
-          : (f & F_HAS_RECV) === 0 && (s.lastAt[idx] as number) + this.orphanRetentionSec < sec;
+          ? (s.d[idx * ROW + D_END_AT] as number) + this.endedRetentionSec < sec
+          : (f & F_HAS_RECV) === 0 && (s.d[idx * ROW + D_LAST_AT] as number) + this.orphanRetentionSec < sec;
       if (old) {
         s.evict(idx);
         this.dossiersEvicted++;

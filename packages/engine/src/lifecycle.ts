@@ -35,6 +35,20 @@ import {
   F_SYNCED,
   F_VNEID_RECV,
   F_VNEID_SUB,
+  D_COMBO,
+  D_DUE_AT,
+  D_END_AT,
+  D_END_KIND,
+  D_FEE_AT,
+  D_FLAGS,
+  D_RATE_AT,
+  D_RECV_AT,
+  D_RECV_FP,
+  D_REQ1,
+  D_REQ_N,
+  D_SUP1,
+  D_SUP_N,
+  ROW,
   type DossierStore,
 } from './store.js';
 
@@ -161,7 +175,7 @@ export class Lifecycle {
     switch (type) {
       case T_SUBMITTED: {
         const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.submitted' }>).data;
-        if (d.vneidAuthenticated === true) s.flags[idx] = (s.flags[idx] as number) | F_VNEID_SUB;
+        if (d.vneidAuthenticated === true) s.d[idx * ROW + D_FLAGS] = (s.d[idx * ROW + D_FLAGS] as number) | F_VNEID_SUB;
         return 0;
       }
       case T_RECEIVED:
@@ -198,25 +212,25 @@ export class Lifecycle {
       case T_FEE_REQ: {
         const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.fee_requested' }>).data;
         const t = toSec(d.occurredAt);
-        let f = s.flags[idx] as number;
+        let f = s.d[idx * ROW + D_FLAGS] as number;
         // The fee window is the (earliest) request's time; a payment seen first only holds the place.
-        s.feeAt[idx] = (f & F_FEE_REQ) !== 0 ? Math.min(s.feeAt[idx] as number, t) : t;
+        s.d[idx * ROW + D_FEE_AT] = (f & F_FEE_REQ) !== 0 ? Math.min(s.d[idx * ROW + D_FEE_AT] as number, t) : t;
         f |= F_FEE_REQ | F_FEE_ANY;
         if (d.amount > 0) f |= F_FEE_NONZERO;
-        s.flags[idx] = f;
+        s.d[idx * ROW + D_FLAGS] = f;
         return 0;
       }
       case T_FEE_PAID: {
         const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.fee_paid' }>).data;
-        let f = s.flags[idx] as number;
+        let f = s.d[idx * ROW + D_FLAGS] as number;
         if ((f & F_FEE_REQ) === 0) {
           const t = toSec(d.paidAt);
-          s.feeAt[idx] = (f & F_FEE_ANY) !== 0 ? Math.min(s.feeAt[idx] as number, t) : t;
+          s.d[idx * ROW + D_FEE_AT] = (f & F_FEE_ANY) !== 0 ? Math.min(s.d[idx * ROW + D_FEE_AT] as number, t) : t;
         }
         f |= F_FEE_ANY;
         if (d.method !== 'offline') f |= F_PAID_ONLINE;
         if (d.amount > 0) f |= F_FEE_NONZERO;
-        s.flags[idx] = f;
+        s.d[idx * ROW + D_FLAGS] = f;
         return 0;
       }
       case T_EXTENDED: {
@@ -242,7 +256,7 @@ export class Lifecycle {
         this.endCandidate(idx, END_RESOLVED, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.resolved' }>).data.resolvedAt));
         return 0;
       case T_RESULT_ISSUED:
-        if ((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.result_issued' }>).data.electronic) s.flags[idx] = (s.flags[idx] as number) | F_ERESULT;
+        if ((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.result_issued' }>).data.electronic) s.d[idx * ROW + D_FLAGS] = (s.d[idx * ROW + D_FLAGS] as number) | F_ERESULT;
         return 0;
       case T_RETURNED:
         this.endCandidate(idx, END_RETURNED, toSec((ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.result_returned' }>).data.returnedAt));
@@ -251,18 +265,18 @@ export class Lifecycle {
         const d = (ev as Extract<DossierEvent, { type: 'vn.gov.tthc.dossier.rated' }>).data;
         const t = toSec(d.occurredAt);
         const code = RATING_CODE[d.rating] ?? 0;
-        const f = s.flags[idx] as number;
+        const f = s.d[idx * ROW + D_FLAGS] as number;
         const cur = (f & F_RATING) >>> F_RATING_SHIFT;
-        const at = s.rateAt[idx] as number;
+        const at = s.d[idx * ROW + D_RATE_AT] as number;
         // The latest rating counts; on a tie of times the less favourable one, so the order never matters.
         if ((f & F_RATED) === 0 || t > at || (t === at && code > cur)) {
-          s.rateAt[idx] = t;
-          s.flags[idx] = (f & ~F_RATING) | F_RATED | (code << F_RATING_SHIFT);
+          s.d[idx * ROW + D_RATE_AT] = t;
+          s.d[idx * ROW + D_FLAGS] = (f & ~F_RATING) | F_RATED | (code << F_RATING_SHIFT);
         }
         return 0;
       }
       case T_SYNCED:
-        s.flags[idx] = (s.flags[idx] as number) | F_SYNCED;
+        s.d[idx * ROW + D_FLAGS] = (s.d[idx * ROW + D_FLAGS] as number) | F_SYNCED;
         return 0;
       default:
         return 0;
@@ -273,18 +287,18 @@ export class Lifecycle {
     const s = this.store;
     const d = ev.data;
     const t = toSec(d.receivedAt);
-    let f = s.flags[idx] as number;
+    let f = s.d[idx * ROW + D_FLAGS] as number;
     // Several distinct `received` for one dossier: the earliest wins (fingerprint breaks ties), so the
     // choice does not depend on arrival order.
     if ((f & F_HAS_RECV) !== 0) {
-      const cur = s.recvAt[idx] as number;
-      if (t > cur || (t === cur && fp >= (s.recvFp[idx] as number))) return;
+      const cur = s.d[idx * ROW + D_RECV_AT] as number;
+      if (t > cur || (t === cur && fp >= (s.d[idx * ROW + D_RECV_FP] as number))) return;
     }
-    s.recvAt[idx] = t;
-    s.recvFp[idx] = fp;
-    s.dueAt[idx] = toSec(d.dueAt);
+    s.d[idx * ROW + D_RECV_AT] = t;
+    s.d[idx * ROW + D_RECV_FP] = fp;
+    s.d[idx * ROW + D_DUE_AT] = toSec(d.dueAt);
     const channel = CHANNEL_CODE[d.channel] ?? 0;
-    s.combo[idx] = this.host.comboFor(d.unitCode, d.procedureCode, d.sectorCode, channel);
+    s.d[idx * ROW + D_COMBO] = this.host.comboFor(d.unitCode, d.procedureCode, d.sectorCode, channel);
     f &= ~(F_CHANNEL | F_BUSINESS | F_PAPER | F_VNEID_RECV | F_POPDB | F_REUSED | F_PERSONAL | F_HAS_COMP | F_DIGIT_INTAKE);
     f |= F_HAS_RECV | channel;
     if (d.applicantType === 'business') f |= F_BUSINESS;
@@ -307,7 +321,7 @@ export class Lifecycle {
       }
       if (all) f |= F_DIGIT_INTAKE;
     }
-    s.flags[idx] = f;
+    s.d[idx * ROW + D_FLAGS] = f;
     if (undigit !== undefined) s.getRare(idx).undigit = undigit;
     else {
       const r = s.rare.get(idx);
@@ -319,7 +333,7 @@ export class Lifecycle {
   /** F_DIGIT_ALL ⇔ every component not digitized at intake was named by a later `digitized` event. */
   private refreshDigitAll(idx: number): void {
     const s = this.store;
-    let f = s.flags[idx] as number;
+    let f = s.d[idx * ROW + D_FLAGS] as number;
     let all = (f & F_HAS_COMP) !== 0;
     if (all) {
       const r = s.rare.get(idx);
@@ -335,37 +349,39 @@ export class Lifecycle {
       }
     }
     f = all ? f | F_DIGIT_ALL : f & ~F_DIGIT_ALL;
-    s.flags[idx] = f;
+    s.d[idx * ROW + D_FLAGS] = f;
   }
 
   private supplement(idx: number, t: number, request: boolean): void {
     const s = this.store;
-    const countArr = request ? s.reqN : s.supN;
-    const firstArr = request ? s.req1 : s.sup1;
-    const n = countArr[idx] as number;
+    const d = s.d;
+    const o = idx * ROW;
+    const countAt = o + (request ? D_REQ_N : D_SUP_N);
+    const firstAt = o + (request ? D_REQ1 : D_SUP1);
+    const n = d[countAt] as number;
     if (n >= 255) return;
     if (n >= 1) {
       const r = s.getRare(idx);
       let list = request ? r.reqs : r.sups;
       if (list === undefined) {
-        list = [firstArr[idx] as number];
+        list = [d[firstAt] as number];
         if (request) r.reqs = list;
         else r.sups = list;
       }
       insertSorted(list, t);
-      if (t < (firstArr[idx] as number)) firstArr[idx] = t;
+      if (t < (d[firstAt] as number)) d[firstAt] = t;
     } else {
-      firstArr[idx] = t;
+      d[firstAt] = t;
     }
-    countArr[idx] = n + 1;
+    d[countAt] = n + 1;
   }
 
   private endCandidate(idx: number, kind: number, t: number): void {
     const s = this.store;
-    const cur = s.endKind[idx] as number;
-    if (cur === END_NONE || kind < cur || (kind === cur && t < (s.endAt[idx] as number))) {
-      s.endKind[idx] = kind;
-      s.endAt[idx] = t;
+    const cur = s.d[idx * ROW + D_END_KIND] as number;
+    if (cur === END_NONE || kind < cur || (kind === cur && t < (s.d[idx * ROW + D_END_AT] as number))) {
+      s.d[idx * ROW + D_END_KIND] = kind;
+      s.d[idx * ROW + D_END_AT] = t;
     }
   }
 }

@@ -31,6 +31,16 @@ import {
   F_SYNCED,
   F_VNEID_RECV,
   F_VNEID_SUB,
+  D_DUE_AT,
+  D_END_AT,
+  D_END_KIND,
+  D_FLAGS,
+  D_RECV_AT,
+  D_REQ1,
+  D_REQ_N,
+  D_SUP1,
+  D_SUP_N,
+  ROW,
   type DossierStore,
 } from './store.js';
 import { localDay } from './time.js';
@@ -39,17 +49,17 @@ import { localDay } from './time.js';
 export const pause = { closed: 0, openFrom: 0 };
 
 export function pauseOf(s: DossierStore, idx: number): void {
-  const reqN = s.reqN[idx] as number;
-  const supN = s.supN[idx] as number;
+  const reqN = s.d[idx * ROW + D_REQ_N] as number;
+  const supN = s.d[idx * ROW + D_SUP_N] as number;
   if (reqN === 0) {
     pause.closed = 0;
     pause.openFrom = 0;
     return;
   }
   if (reqN === 1 && supN <= 1) {
-    const r = s.req1[idx] as number;
+    const r = s.d[idx * ROW + D_REQ1] as number;
     if (supN === 1) {
-      pause.closed = Math.max(0, (s.sup1[idx] as number) - r);
+      pause.closed = Math.max(0, (s.d[idx * ROW + D_SUP1] as number) - r);
       pause.openFrom = 0;
     } else {
       pause.closed = 0;
@@ -58,8 +68,8 @@ export function pauseOf(s: DossierStore, idx: number): void {
     return;
   }
   const rare = s.rare.get(idx);
-  const reqs = rare?.reqs ?? [s.req1[idx] as number];
-  const sups = rare?.sups ?? (supN === 1 ? [s.sup1[idx] as number] : []);
+  const reqs = rare?.reqs ?? [s.d[idx * ROW + D_REQ1] as number];
+  const sups = rare?.sups ?? (supN === 1 ? [s.d[idx * ROW + D_SUP1] as number] : []);
   const pairs = Math.min(reqs.length, sups.length);
   let closed = 0;
   for (let i = 0; i < pairs; i++) closed += Math.max(0, (sups[i] as number) - (reqs[i] as number));
@@ -69,13 +79,13 @@ export function pauseOf(s: DossierStore, idx: number): void {
 
 /** Received-family mask (bit i = measure R_BASE + i); 0 when the dossier has no `received`. */
 export function receivedMask(s: DossierStore, idx: number): number {
-  const f = s.flags[idx] as number;
+  const f = s.d[idx * ROW + D_FLAGS] as number;
   if ((f & F_HAS_RECV) === 0) return 0;
   const ch = f & F_CHANNEL;
   const paperOk = (f & F_PAPER) === 0 || (f & F_ERESULT) !== 0;
   let m = 1 | (ch === 0 ? 0 : 1 << ch);
   if ((f & (F_HAS_COMP | F_DIGIT_INTAKE)) === (F_HAS_COMP | F_DIGIT_INTAKE)) m |= 1 << 4;
-  if ((s.reqN[idx] as number) > 0) m |= 1 << 5;
+  if ((s.d[idx * ROW + D_REQ_N] as number) > 0) m |= 1 << 5;
   if (ch === 2 && paperOk) m |= 1 << 6;
   if ((f & (F_HAS_COMP | F_DIGIT_ALL)) === (F_HAS_COMP | F_DIGIT_ALL) && paperOk) m |= 1 << 7;
   if ((f & F_REUSED) !== 0) m |= 1 << 8;
@@ -89,26 +99,26 @@ export function receivedMask(s: DossierStore, idx: number): number {
 export const ended = { mask: 0, procSec: -1 };
 
 export function endedOf(s: DossierStore, idx: number): void {
-  const kind = s.endKind[idx] as number;
-  const f = s.flags[idx] as number;
+  const kind = s.d[idx * ROW + D_END_KIND] as number;
+  const f = s.d[idx * ROW + D_FLAGS] as number;
   if (kind === END_NONE || (f & F_HAS_RECV) === 0) {
     ended.mask = 0;
     ended.procSec = -1;
     return;
   }
-  const endAt = s.endAt[idx] as number;
-  const dueAt = s.dueAt[idx] as number;
+  const endAt = s.d[idx * ROW + D_END_AT] as number;
+  const dueAt = s.d[idx * ROW + D_DUE_AT] as number;
   pauseOf(s, idx);
   const paused = pause.closed + (pause.openFrom !== 0 ? Math.max(0, endAt - pause.openFrom) : 0);
   const effEnd = endAt - paused;
-  const onTime = (s.reqN[idx] as number) <= 1 && effEnd <= dueAt;
+  const onTime = (s.d[idx * ROW + D_REQ_N] as number) <= 1 && effEnd <= dueAt;
   let m = 1 | (onTime ? 2 : 0);
   if (kind === END_RESOLVED || kind === END_RETURNED) {
     const early = onTime && localDay(effEnd) < localDay(dueAt);
     const e = (f & F_ERESULT) !== 0;
     const paper = (f & F_PAPER) !== 0;
     m |= 4 | (early ? 8 : 0) | (onTime ? 16 : 32) | (e ? 64 : 0) | (paper ? 128 : 0) | (paper && e ? 256 : 0);
-    ended.procSec = Math.max(0, endAt - (s.recvAt[idx] as number) - paused);
+    ended.procSec = Math.max(0, endAt - (s.d[idx * ROW + D_RECV_AT] as number) - paused);
   } else {
     ended.procSec = -1;
   }
@@ -128,16 +138,16 @@ export function feeMask(f: number): number {
 export const gauge = { bits: 0, deadline: 0 };
 
 export function gaugeOf(s: DossierStore, idx: number, nowSec: number): void {
-  const f = s.flags[idx] as number;
-  if ((f & F_HAS_RECV) === 0 || (s.endKind[idx] as number) !== END_NONE) {
+  const f = s.d[idx * ROW + D_FLAGS] as number;
+  if ((f & F_HAS_RECV) === 0 || (s.d[idx * ROW + D_END_KIND] as number) !== END_NONE) {
     gauge.bits = 0;
     gauge.deadline = 0;
     return;
   }
   pauseOf(s, idx);
-  const due = s.dueAt[idx] as number;
+  const due = s.d[idx * ROW + D_DUE_AT] as number;
   const overdue = pause.openFrom === 0 && nowSec - pause.closed > due;
-  gauge.bits = 1 | (overdue ? 2 : (s.reqN[idx] as number) <= 1 ? 4 : 0);
+  gauge.bits = 1 | (overdue ? 2 : (s.d[idx * ROW + D_REQ_N] as number) <= 1 ? 4 : 0);
   // Becomes overdue at the first second after due + paused, unless a round is open (clock stopped).
   gauge.deadline = pause.openFrom === 0 && !overdue ? due + pause.closed + 1 : 0;
 }

@@ -1,19 +1,34 @@
 /**
  * The versioned binary form of a partition's whole state, for checkpoints. Layout (all varints LEB128):
- *   "IOCS" u8 version | clock | counters | scope table | combo table | dossier store (typed arrays copied
- *   as blocks up to the high-water slot, codes, fingerprint pool, side map) | windows and their cells.
+ *   "IOCS" u8 version | clock | counters | scope table | combo table | dossier store (codes, the dossier
+ *   rows up to the high-water slot as one block, fingerprint pool, side map) | windows and their cells.
  * Timers are not stored: they follow from the dossier state and are rebuilt on restore.
+ *
+ * Version 2 (2026-11-27) stores the dossier rows (store.ts: ROW Uint32 fields per slot) as one block.
+ * Version 1 stored one block per field, in D_* order, with these element types; it is still read, and
+ * its blocks are interleaved into rows (snapshot.test.ts restores a version-1 fixture).
  */
 import { ByteReader, ByteWriter } from './codec.js';
 import { EngineDecodeError } from './errors.js';
 import { MEASURE_COUNT } from './measures.js';
 import { readMeasures, readSketch, writeMeasures, writeSketch } from './partials.js';
 import { ComboTable, SCOPES_PER_COMBO, ScopeTable } from './scopes.js';
-import { DossierStore, type Rare } from './store.js';
+import { D_COMBO, DossierStore, NO_COMBO, ROW, type Rare } from './store.js';
 import { WK } from './time.js';
 import { Accumulator, type WindowInst, type WindowTiming } from './windows.js';
 
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
+/** Element types of version 1's per-field blocks (in D_* order: the four narrow ones are the last). */
+const V1_FIELD_CTORS = [
+  ...Array.from({ length: 9 }, () => Uint32Array),
+  Int32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint16Array,
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
+] as const;
 const MAGIC = [0x49, 0x4f, 0x43, 0x53]; // IOCS
 
 export interface SnapshotParts {
@@ -88,7 +103,7 @@ export function encodeSnapshot(p: SnapshotParts): Uint8Array {
       w.str(code);
     }
   }
-  for (const a of s.arrays()) w.block(a.subarray(0, s.highWater));
+  w.block(s.d.subarray(0, s.highWater * ROW));
   w.uvar(s.fps.size);
   w.uvar(s.fps.freeHead);
   w.block(s.fps.data.subarray(0, s.fps.size * 5));
@@ -135,7 +150,7 @@ export function decodeSnapshot(bytes: Uint8Array, provinceCode: string, timing: 
   const r = new ByteReader(bytes);
   for (const b of MAGIC) if (r.u8() !== b) throw new EngineDecodeError('not an iocbus engine snapshot (bad magic)');
   const version = r.u8();
-  if (version !== SNAPSHOT_FORMAT_VERSION) {
+  if (version !== SNAPSHOT_FORMAT_VERSION && version !== 1) {
     throw new EngineDecodeError(`snapshot format version ${version} is not supported (this build reads ${SNAPSHOT_FORMAT_VERSION})`);
   }
   const nowSec = r.uvar();
@@ -173,9 +188,19 @@ export function decodeSnapshot(bytes: Uint8Array, provinceCode: string, timing: 
   store.highWater = highWater;
   store.codes = new Array<string | undefined>(highWater);
   for (let i = 0; i < highWater; i++) store.codes[i] = r.u8() === 1 ? r.str() : undefined;
-  const ctors = store.arrays().map((a) => a.constructor as new (n: number) => Uint32Array);
-  const arrays = ctors.map((Ctor, i) => typed(Ctor, r.blockBytes(), capacity, i === 9 ? -1 : undefined));
-  store.setArrays(arrays, capacity);
+  const rows = new Uint32Array(capacity * ROW);
+  if (version === 1) {
+    V1_FIELD_CTORS.forEach((Ctor, f) => {
+      const a = typed(Ctor as new (n: number) => Uint32Array, r.blockBytes(), highWater);
+      for (let i = 0; i < highWater; i++) rows[i * ROW + f] = a[i] as number;
+    });
+  } else {
+    const bytes = r.blockBytes();
+    if (bytes.length !== highWater * ROW * 4) throw new EngineDecodeError('snapshot dossier rows do not match the slot count');
+    rows.set(new Uint32Array(bytes.buffer, bytes.byteOffset, highWater * ROW));
+  }
+  for (let i = highWater; i < capacity; i++) rows[i * ROW + D_COMBO] = NO_COMBO;
+  store.setRows(rows, capacity);
   store.fps.size = r.uvar();
   store.fps.freeHead = r.uvar();
   const fpBytes = r.blockBytes();

@@ -1,10 +1,16 @@
 /**
- * Compact per-dossier state, struct-of-arrays indexed by an interned dossier slot. The goal is ≤ 300 bytes
- * of heap per open dossier at a million open dossiers, so the common fields live in typed arrays
- * (≈ 50 bytes per slot), event fingerprints in a shared chunk pool, and only uncommon facts (a second
- * supplement round, late digitization, withdrawal, extensions) in a side map of small objects.
+ * Compact per-dossier state, one row of ROW (16) Uint32 fields per interned dossier slot, all rows in one
+ * Uint32Array. The goal is ≤ 300 bytes of heap per open dossier at a million open dossiers, so the common
+ * fields live in that array (64 bytes per slot), event fingerprints in a shared chunk pool, and only
+ * uncommon facts (a second supplement round, late digitization, withdrawal, extensions) in a side map of
+ * small objects.
  *
- * Times are whole seconds since the epoch in Uint32 (good until 2106); 0 means "absent".
+ * Why rows rather than one typed array per field (the layout until snapshot format 1): an event touches
+ * a dozen of a dossier's fields, and with one array per field each of them was a cache line of its own;
+ * a row is one or two lines. Access: `s.d[idx * ROW + D_FLAGS]`.
+ *
+ * Times are whole seconds since the epoch (good until 2106); 0 means "absent". D_COMBO holds an Int32
+ * (-1 = none) in its Uint32 field: read it back with `| 0`.
  */
 import { CodeIndex, codeHash } from './code-index.js';
 
@@ -36,6 +42,33 @@ export const F_G_MASK = 0b111 << F_G_SHIFT;
 export const F_RARE = 1 << 25;
 /** The dossier changed since its contribution was last applied to the cells (engine.ts, `pending`). */
 export const F_PENDING = 1 << 26;
+
+// Field offsets within a dossier's row (part of the snapshot format, version 2).
+export const D_RECV_AT = 0;
+export const D_RECV_FP = 1;
+export const D_DUE_AT = 2;
+export const D_END_AT = 3;
+/** Latest event time seen (orphan eviction). */
+export const D_LAST_AT = 4;
+export const D_REQ1 = 5;
+export const D_SUP1 = 6;
+export const D_FEE_AT = 7;
+export const D_RATE_AT = 8;
+/** Int32 combo id, -1 until received (read with `| 0`). */
+export const D_COMBO = 9;
+export const D_FLAGS = 10;
+export const D_FP_HEAD = 11;
+/** Events applied, capped at 0xffff. */
+export const D_EV_COUNT = 12;
+export const D_END_KIND = 13;
+/** Supplement requests / supplies seen, capped at 255. */
+export const D_REQ_N = 14;
+export const D_SUP_N = 15;
+/** Uint32 fields per dossier row (64 bytes). */
+export const ROW = 16;
+
+/** D_COMBO of a slot not received: -1 as a Uint32. */
+export const NO_COMBO = 0xffff_ffff;
 
 export const END_NONE = 0;
 export const END_RESOLVED = 1;
@@ -139,12 +172,6 @@ export class FingerprintPool {
   }
 }
 
-function grow<T extends Uint32Array | Int32Array | Uint16Array | Uint8Array>(a: T, n: number): T {
-  const next = new (a.constructor as new (n: number) => T)(n);
-  next.set(a);
-  return next;
-}
-
 export class DossierStore {
   capacity: number;
   /** Slots ever used; slots below it are live unless on the free list. */
@@ -153,24 +180,8 @@ export class DossierStore {
   private freeSlots: number[] = [];
   private readonly index: CodeIndex;
   codes: (string | undefined)[] = [];
-
-  recvAt: Uint32Array;
-  recvFp: Uint32Array;
-  dueAt: Uint32Array;
-  endAt: Uint32Array;
-  /** Latest event time seen (orphan eviction). */
-  lastAt: Uint32Array;
-  req1: Uint32Array;
-  sup1: Uint32Array;
-  feeAt: Uint32Array;
-  rateAt: Uint32Array;
-  combo: Int32Array;
-  flags: Uint32Array;
-  fpHead: Uint32Array;
-  evCount: Uint16Array;
-  endKind: Uint8Array;
-  reqN: Uint8Array;
-  supN: Uint8Array;
+  /** ROW fields per slot (see the D_* offsets). */
+  d: Uint32Array;
   readonly rare = new Map<number, Rare>();
   readonly fps = new FingerprintPool();
 
@@ -178,43 +189,15 @@ export class DossierStore {
     const n = Math.max(16, initialCapacity);
     this.capacity = n;
     this.index = new CodeIndex(n);
-    this.recvAt = new Uint32Array(n);
-    this.recvFp = new Uint32Array(n);
-    this.dueAt = new Uint32Array(n);
-    this.endAt = new Uint32Array(n);
-    this.lastAt = new Uint32Array(n);
-    this.req1 = new Uint32Array(n);
-    this.sup1 = new Uint32Array(n);
-    this.feeAt = new Uint32Array(n);
-    this.rateAt = new Uint32Array(n);
-    this.combo = new Int32Array(n).fill(-1);
-    this.flags = new Uint32Array(n);
-    this.fpHead = new Uint32Array(n);
-    this.evCount = new Uint16Array(n);
-    this.endKind = new Uint8Array(n);
-    this.reqN = new Uint8Array(n);
-    this.supN = new Uint8Array(n);
+    this.d = new Uint32Array(n * ROW);
+    for (let i = 0; i < n; i++) this.d[i * ROW + D_COMBO] = NO_COMBO;
   }
 
   private growTo(n: number): void {
-    this.recvAt = grow(this.recvAt, n);
-    this.recvFp = grow(this.recvFp, n);
-    this.dueAt = grow(this.dueAt, n);
-    this.endAt = grow(this.endAt, n);
-    this.lastAt = grow(this.lastAt, n);
-    this.req1 = grow(this.req1, n);
-    this.sup1 = grow(this.sup1, n);
-    this.feeAt = grow(this.feeAt, n);
-    this.rateAt = grow(this.rateAt, n);
-    const combo = grow(this.combo, n);
-    combo.fill(-1, this.capacity);
-    this.combo = combo;
-    this.flags = grow(this.flags, n);
-    this.fpHead = grow(this.fpHead, n);
-    this.evCount = grow(this.evCount, n);
-    this.endKind = grow(this.endKind, n);
-    this.reqN = grow(this.reqN, n);
-    this.supN = grow(this.supN, n);
+    const next = new Uint32Array(n * ROW);
+    next.set(this.d);
+    for (let i = this.capacity; i < n; i++) next[i * ROW + D_COMBO] = NO_COMBO;
+    this.d = next;
     this.capacity = n;
   }
 
@@ -239,7 +222,7 @@ export class DossierStore {
     if (r === undefined) {
       r = {};
       this.rare.set(idx, r);
-      this.flags[idx] = (this.flags[idx] as number) | F_RARE;
+      this.d[idx * ROW + D_FLAGS] = (this.d[idx * ROW + D_FLAGS] as number) | F_RARE;
     }
     return r;
   }
@@ -250,7 +233,7 @@ export class DossierStore {
     if (code === undefined) return;
     this.index.delete(codeHash(code), idx);
     this.codes[idx] = undefined;
-    this.fps.free(this.fpHead[idx] as number);
+    this.fps.free(this.d[idx * ROW + D_FP_HEAD] as number);
     this.rare.delete(idx);
     this.clearSlot(idx);
     this.freeSlots.push(idx);
@@ -258,22 +241,9 @@ export class DossierStore {
   }
 
   private clearSlot(idx: number): void {
-    this.recvAt[idx] = 0;
-    this.recvFp[idx] = 0;
-    this.dueAt[idx] = 0;
-    this.endAt[idx] = 0;
-    this.lastAt[idx] = 0;
-    this.req1[idx] = 0;
-    this.sup1[idx] = 0;
-    this.feeAt[idx] = 0;
-    this.rateAt[idx] = 0;
-    this.combo[idx] = -1;
-    this.flags[idx] = 0;
-    this.fpHead[idx] = 0;
-    this.evCount[idx] = 0;
-    this.endKind[idx] = 0;
-    this.reqN[idx] = 0;
-    this.supN[idx] = 0;
+    const o = idx * ROW;
+    this.d.fill(0, o, o + ROW);
+    this.d[o + D_COMBO] = NO_COMBO;
   }
 
   /** Rebuilds the free list and index after a restore (slots with no code are free). */
@@ -291,30 +261,9 @@ export class DossierStore {
     }
   }
 
-  /** The typed arrays in a fixed order, for the snapshot. */
-  arrays(): (Uint32Array | Int32Array | Uint16Array | Uint8Array)[] {
-    return [this.recvAt, this.recvFp, this.dueAt, this.endAt, this.lastAt, this.req1, this.sup1, this.feeAt, this.rateAt, this.combo, this.flags, this.fpHead, this.evCount, this.endKind, this.reqN, this.supN];
-  }
-
-  setArrays(a: (Uint32Array | Int32Array | Uint16Array | Uint8Array)[], capacity: number): void {
-    const u32 = (i: number): Uint32Array => a[i] as Uint32Array;
-    this.recvAt = u32(0);
-    this.recvFp = u32(1);
-    this.dueAt = u32(2);
-    this.endAt = u32(3);
-    this.lastAt = u32(4);
-    this.req1 = u32(5);
-    this.sup1 = u32(6);
-    this.feeAt = u32(7);
-    this.rateAt = u32(8);
-    this.combo = a[9] as Int32Array;
-    this.flags = u32(10);
-    this.fpHead = u32(11);
-    this.evCount = a[12] as Uint16Array;
-    this.endKind = a[13] as Uint8Array;
-    this.reqN = a[14] as Uint8Array;
-    this.supN = a[15] as Uint8Array;
+  /** Replaces the rows (a restored snapshot's), `capacity` slots of ROW fields. */
+  setRows(d: Uint32Array, capacity: number): void {
+    this.d = d;
     this.capacity = capacity;
   }
-
 }
