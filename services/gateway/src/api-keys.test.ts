@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { ApiKeyStore, bearerToken, generateApiKey, parseKeyHash } from './api-keys.js';
 
 test('a generated sha256 key authenticates; a wrong secret, unknown id or malformed token does not', async () => {
@@ -35,6 +36,21 @@ test('sources and units match exactly or by a trailing-* prefix', async () => {
   assert.equal(p.mayPublishSource('/agencies/H21.18/igate'), false);
   assert.equal(p.mayPublishUnit('H21.17'), true);
   assert.equal(p.mayPublishUnit('H21.170'), false);
+});
+
+test('answers do not depend on what was asked before (the last answer is kept)', async () => {
+  const { key, hash } = await generateApiKey('k');
+  const store = new ApiKeyStore([{ id: 'k', hash, sources: ['/agencies/H21.17/igate', '/agencies/H21.2*'], units: ['H21.17'] }]);
+  const p = await store.authenticate(key);
+  assert.ok(p);
+  const values = ['/agencies/H21.17/igate', '/agencies/H21.18/igate', '/agencies/H21.227/igate', '/agencies/H21.2', '', '/agencies/H21.17/igat'];
+  const expected = [true, false, true, true, false, false];
+  fc.assert(
+    fc.property(fc.array(fc.nat(values.length - 1), { maxLength: 30 }), (picks) => {
+      // Fresh copies, as parsed from each event: equal strings, never the same object.
+      for (const i of picks) assert.equal(p.mayPublishSource(`${values[i] as string}`.split('').join('')), expected[i], values[i]);
+    }),
+  );
 });
 
 test('bearer tokens are read from the Authorization header only in Bearer form', () => {
