@@ -55,6 +55,36 @@ export function decodeRecords(f: FetchedPartition): ConsumedRecord[] {
   return records;
 }
 
+/** Whole record batches of a fetched partition, about `size` visible records, and the offset after them. */
+export interface RecordChunk {
+  records: ConsumedRecord[];
+  next: bigint;
+}
+
+/**
+ * decodeRecords in pieces of whole batches of about `size` records (the last may be smaller; a piece may
+ * be empty when its batches were all control batches), decoded as they are asked for: a group member
+ * hands each piece to its handler before decoding the next, so a 4 MiB response's ~12,000 records are
+ * not all alive at once — holding them made the young generation copy them, and promote them, in its
+ * scavenges. A set with aborted transactions is decoded in one piece.
+ */
+export function* recordChunks(f: FetchedPartition, size: number): Generator<RecordChunk, void, undefined> {
+  const set = f.recordSet;
+  if (set === null) return;
+  if (set.aborted !== null && set.aborted.length > 0) {
+    yield { records: decodeRecords(f), next: f.next };
+    return;
+  }
+  let at = set.start;
+  for (;;) {
+    const records: ConsumedRecord[] = [];
+    const r = decodeRecordSet(set.buf, at, set.end, f.topic, f.partition, set.fetchOffset, set.aborted, records, size);
+    if (r.batches === 0) return;
+    at = r.stop;
+    yield { records, next: r.next };
+  }
+}
+
 export interface FetchResponse {
   errorCode: number;
   throttleTimeMs: number;

@@ -15,10 +15,17 @@ import { deferred, keyOf, parseOffset, SerialQueue, type Deferred } from '../uti
 import { mapKafkaError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { KafkaReader } from './reader.js';
-import { decodeRecords, type FetchedPartition } from './fetch-protocol.js';
+import { recordChunks, type FetchedPartition, type RecordChunk } from './fetch-protocol.js';
 import { roundRobinWithJoinHooks, type InternalConsumerGroup } from './internals.js';
 import { PartitionFetcher } from './partition-fetcher.js';
 import { retrying } from './retry.js';
+
+/**
+ * A fetched partition is decoded and handed to onBatch in pieces of whole record batches, each ending with
+ * the batch that brings it to this many records (recordChunks), rather than all at once: catch-up over
+ * 4 MiB fetches (the aggregator's), GC µs per event whole vs pieces of 1,000: 0.91/0.62, 0.91/0.56.
+ */
+const DELIVERY_RECORDS = 1000;
 
 const REBALANCE_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
@@ -189,32 +196,43 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   private async deliver(fetched: FetchedPartition): Promise<void> {
-    while (this.joining !== null && !this.stopping) await this.joining.promise;
     const tp = { topic: fetched.topic, partition: fetched.partition };
-    if (this.stopping) return;
-    // Revoked or lost since it was fetched: stop fetching it until it is announced again.
-    if (!this.lifecycle.isActive(tp)) {
-      this.fetcher.remove(tp);
-      return;
+    const chunks = recordChunks(fetched, DELIVERY_RECORDS);
+    for (;;) {
+      while (this.joining !== null && !this.stopping) await this.joining.promise;
+      if (this.stopping) return;
+      // Revoked or lost since it was fetched: stop fetching it until it is announced again.
+      if (!this.lifecycle.isActive(tp)) {
+        this.fetcher.remove(tp);
+        return;
+      }
+      let chunk;
+      try {
+        const step = chunks.next();
+        if (step.done === true) return;
+        chunk = step.value;
+      } catch (err) {
+        this.fail(mapKafkaError(err, `fetch ${tp.topic}[${tp.partition}]`));
+        return;
+      }
+      // Only control batches or aborted transactions: nothing to hand out.
+      if (chunk.records.length === 0) continue;
+      if (!(await this.handOut(tp, fetched, chunk))) return;
     }
-    let records;
-    try {
-      records = decodeRecords(fetched);
-    } catch (err) {
-      this.fail(mapKafkaError(err, `fetch ${tp.topic}[${tp.partition}]`));
-      return;
-    }
-    // Only control batches or aborted transactions: nothing to hand out.
-    if (records.length === 0) return;
+  }
+
+  /** One piece of a fetched partition to onBatch; false when the handler failed or the partition was abandoned meanwhile. */
+  private async handOut(tp: TopicPartition, fetched: FetchedPartition, chunk: RecordChunk): Promise<boolean> {
     const guard = this.lifecycle.guard(tp);
     const delivered: PartitionBatch = {
       topic: tp.topic,
       partition: tp.partition,
-      records,
+      records: chunk.records,
       highWatermark: fetched.highWatermark,
       heartbeat: () => this.heartbeat(),
       isStale: guard.isStale,
     };
+    let kept = false;
     const run = (async () => {
       try {
         await this.options.onBatch(delivered);
@@ -222,8 +240,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
         this.fail(handlerFailed('onBatch', err));
         return;
       }
+      kept = this.lifecycle.completed(tp, guard, chunk.next);
       // Abandoned: fetch nothing more of it until it is announced again.
-      if (!this.lifecycle.completed(tp, guard, fetched.next)) this.fetcher.remove(tp);
+      if (!kept) this.fetcher.remove(tp);
     })();
     this.inFlight = run;
     try {
@@ -231,6 +250,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     } finally {
       this.inFlight = null;
     }
+    return kept;
   }
 
   private async heartbeat(): Promise<void> {

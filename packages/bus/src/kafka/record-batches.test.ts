@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import type { ConsumedRecord } from '../ports.js';
 import { crc32c } from './crc32c.js';
+import { recordChunks, type FetchedPartition } from './fetch-protocol.js';
 import { decodeRecordSet } from './record-batches.js';
 import { toConsumed } from './records.js';
 
@@ -145,6 +146,51 @@ test('records whose header names recur (the same set, reordered, one more or les
       for (const r of ours) assert.equal(Object.getPrototypeOf(r.headers), Object.prototype);
     }),
     { numRuns: 500 },
+  );
+});
+
+test('a fetched partition in chunks of whole batches: the same records in order, each chunk with the offset after its batches', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 8 }),
+      fc.nat(),
+      fc.integer({ min: 1, max: 12 }),
+      fc.nat({ max: 40 }),
+      async (sizes, skip, size, cut) => {
+        let offset = 100n;
+        const parts: Buffer[] = [];
+        const ends: bigint[] = []; // the offset after each batch
+        for (const n of sizes) {
+          const records = Array.from({ length: n }, (_, i) => ({ key: Buffer.from(`k${offset + BigInt(i)}`), value: Buffer.from('v'), headers: {}, timestampDelta: i }));
+          parts.push(await batchBytes({ firstOffset: offset, firstTimestamp: 0, gzip: false, records }));
+          offset += BigInt(n);
+          ends.push(offset);
+        }
+        // A partial batch at the end, as the broker's size limit leaves one.
+        const all = Buffer.concat(parts);
+        const buf = Buffer.concat([all, parts[parts.length - 1]!.subarray(0, cut)]);
+        const fetchOffset = 100n + BigInt(skip % Number(offset - 100n));
+        const f: FetchedPartition = {
+          topic: TOPIC,
+          partition: PARTITION,
+          errorCode: 0,
+          highWatermark: String(offset),
+          logStartOffset: '0',
+          recordSet: { buf, start: 0, end: buf.length, fetchOffset, aborted: [] },
+          next: offset,
+        };
+        const chunks = [...recordChunks(f, size)];
+        assert.deepEqual(
+          chunks.flatMap((c) => c.records),
+          decode(buf, fetchOffset).records,
+        );
+        for (const c of chunks) assert.ok(ends.includes(c.next), `chunk ends at a batch boundary: ${c.next}`);
+        assert.equal(chunks[chunks.length - 1]!.next, offset, 'the last chunk ends where the next fetch starts');
+        // Whole batches up to `size` records: every chunk but the last reached it, with less than one batch more.
+        for (const c of chunks.slice(0, -1)) assert.ok(c.records.length >= size && c.records.length < size + 9, `${c.records.length} records for ${size}`);
+      },
+    ),
+    { numRuns: 300 },
   );
 });
 

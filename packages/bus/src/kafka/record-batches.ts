@@ -32,10 +32,12 @@ export interface AbortedTransaction {
 
 /** What decoding one partition's record set gives besides the records. */
 export interface DecodedRecordSet {
-  /** Offset after the last complete batch (control and aborted ones included); -1n when there was none. */
+  /** Offset after the last complete batch decoded (control and aborted ones included); -1n when there was none. */
   next: bigint;
   /** Complete batches decoded. */
   batches: number;
+  /** Where decoding stopped in the buffer: where the rest of the set starts when `maxRecords` cut it short. */
+  stop: number;
 }
 
 /** A batch that cannot be read: corrupt, or in a format or compression the bus does not read. */
@@ -73,7 +75,9 @@ function int64Number(buf: Buffer, at: number): number {
  * to `out`, skipping records before `fetchOffset` (a batch is returned whole even when the fetch
  * starts inside it), control batches and, when `aborted` is given (read_committed), the batches of
  * aborted transactions. A partial batch at the end (the broker cuts the set at the size limit) is
- * ignored; the next fetch starts at `next`.
+ * ignored; the next fetch starts at `next`. With `maxRecords`, decoding stops after the whole batch
+ * that brings it to that many records; a later call from `stop` goes on (aborted transactions are
+ * tracked within one call only, so the caller decodes a set with aborted transactions in one call).
  */
 export function decodeRecordSet(
   buf: Buffer,
@@ -84,8 +88,10 @@ export function decodeRecordSet(
   fetchOffset: bigint,
   aborted: readonly AbortedTransaction[] | null,
   out: ConsumedRecord[],
+  maxRecords = Infinity,
 ): DecodedRecordSet {
   let at = start;
+  const first = out.length;
   let next = -1n;
   let batches = 0;
   // Java's consumer: producers whose aborted transaction has begun by the current batch, until their abort marker.
@@ -125,8 +131,9 @@ export function decodeRecordSet(
       decodeRecords(buf, at, batchEnd, attributes, topic, partition, minOffset, fetchOffset, out);
     }
     at = batchEnd;
+    if (out.length - first >= maxRecords) break;
   }
-  return { next, batches };
+  return { next, batches, stop: at };
 }
 
 function isAbortMarker(buf: Buffer, at: number, batchEnd: number, attributes: number): boolean {
