@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cJs } from './crc32c.js';
 
 const require = createRequire(import.meta.url);
 const kafkajsCrc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (buffer: Buffer) => number;
@@ -25,4 +25,22 @@ test('equals kafkajs’s crc32C on any bytes, at any offset into a larger buffer
     }),
     { numRuns: 3000 },
   );
+});
+
+test('the WebAssembly path equals the JavaScript one on any bytes, at any offset, as its memory grows', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 5000 }), fc.nat(7), fc.integer(), (length, offset, seed) => {
+      const padded = Buffer.alloc(length + offset + 3, 0xa5);
+      for (let i = 0; i < length; i++) padded[offset + i] = (Math.imul(seed ^ i, 0x9e3779b1) >>> 13) & 0xff;
+      const view = padded.subarray(offset, offset + length);
+      assert.equal(crc32c(view), crc32cJs(view));
+    }),
+    { numRuns: 2000 },
+  );
+  // Inputs larger than the memory so far (it grows), then a smaller one over the larger one's leftovers.
+  for (const length of [70_000, 1_500_000, 300]) {
+    const bytes = Buffer.alloc(length);
+    for (let i = 0; i < length; i++) bytes[i] = (i * 131 + (i >>> 8)) & 0xff;
+    assert.equal(crc32c(bytes), kafkajsCrc32C(bytes), `${length} bytes`);
+  }
 });
