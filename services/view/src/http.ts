@@ -45,7 +45,7 @@ class SseSink implements Sink {
       if (this.ended || this.res.destroyed) return true;
       return this.res.write(message.sse());
     }
-    if (this.ended || socket.destroyed) return true;
+    if (this.ended || socket.destroyed || socket.writableEnded) return true;
     return socket.write(this.chunked ? message.sseChunk() : message.sse());
   }
 
