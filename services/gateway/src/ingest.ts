@@ -71,7 +71,11 @@ export class Ingestor {
 
   constructor(private readonly options: IngestorOptions) {}
 
-  async ingest(principal: Principal, candidates: readonly Candidate[], transport: Transport): Promise<IngestOutcome> {
+  /**
+   * Synchronous up to the write, so that the candidates are not held while Kafka is awaited (their records
+   * and results hold what is still needed); a throw comes back as the promise's rejection.
+   */
+  ingest(principal: Principal, candidates: readonly Candidate[], transport: Transport): Promise<IngestOutcome> {
     const results: EventResult[] = new Array(candidates.length);
     const records: BusRecord[] = [];
     const keys: string[] = [];
@@ -89,12 +93,12 @@ export class Ingestor {
       // Nothing was submitted: copies must not wait for a write that will never happen.
       for (const key of keys) this.writing.delete(key);
       settle(false);
-      throw err;
+      return Promise.reject(err);
     }
 
-    let failure: GatewayError | undefined;
+    let write: Promise<void> | undefined;
     if (records.length > 0) {
-      const write = submit(this.options.batcher, records);
+      write = submit(this.options.batcher, records);
       write.then(
         () => settle(true),
         () => settle(false),
@@ -106,6 +110,20 @@ export class Ingestor {
         }
         if (ok) this.options.seen.addAll(keys);
       });
+    }
+    return this.outcome(write, results, own, waiting, transport);
+  }
+
+  /** Waits for this request's write and for the writes its copies wait on; answers per event. */
+  private async outcome(
+    write: Promise<void> | undefined,
+    results: EventResult[],
+    own: readonly number[],
+    waiting: readonly { index: number; acked: Promise<boolean> }[],
+    transport: Transport,
+  ): Promise<IngestOutcome> {
+    let failure: GatewayError | undefined;
+    if (write !== undefined) {
       try {
         await this.withinTimeout(write);
       } catch (err) {
