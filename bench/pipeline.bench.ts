@@ -36,6 +36,14 @@
  *
  * Figures on the shared 2-core machine (load average 11–30 from other benchmarks; wall-clock figures swing
  * by several times from run to run — compare CPU per event and A/B pairs):
+ *  - catch-up (300,000 events, BENCH_PHASES=catchup): at load 9, 157,844 and 188,116 events/s from the first
+ *    event (kcat 429,116 and 435,014: ratio 0.37–0.43), 4.9 and 4.7 µs of aggregator CPU per event; at load
+ *    16–23, 63,000–157,000 events/s at 3.8–5.2 µs. Before issue #5's second round: 149,123 events/s at 7.9 µs
+ *    (load 10); the same aggregator code before/after alternated on one topic 6.2–6.7 / 4.3–4.8 µs. Where it goes
+ *    and what changed: services/aggregator/README.md "Catch-up". The engine stage here includes the flush the
+ *    engine defers to its next publication (drainChanges); the 100k sample events are generated again after the
+ *    aggregator's run rather than kept alive through it (every major GC marked them: 6.7 µs per event in the
+ *    run before that change, 4.9 and 5.2 in the two after it, load 17–23).
  *  - e2e at 10,000 events/s: CPU per event gateway 25–30 µs, aggregator 18–22, view 12–20, broker 20–26,
  *    bench 13–16: about 1.1 cores for the pipeline. Best run (load 12): POST → view subscriber p50 181 ms,
  *    p99 1162 ms; POST → 202 p50 52 / p99 1118, 202 → partial appended 45 / 235, append → view subscriber
