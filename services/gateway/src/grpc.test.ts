@@ -241,3 +241,26 @@ test('grpc.health.v1 follows Kafka reachability; reflection lists the services',
   assert.ok(services.includes('grpc.health.v1.Health'), String(services));
   void healthProtoPath;
 });
+
+test('PublishStream: accepted, rejected and duplicate acks of one batch keep their sequence order', async (t) => {
+  const { client, onTopic } = await setup(t);
+  const { call, received, ended } = openStream(client);
+  const [a, b, c] = [validEvent(), validEvent(), validEvent()];
+  const sent = [toProtoCloudEvent(a), toProtoCloudEvent(b), { ...toProtoCloudEvent(validEvent()), time: 'soon' }, toProtoCloudEvent(a), toProtoCloudEvent(c)];
+  sent.forEach((event, i) => call.write({ sequence: i + 1, event }));
+  call.end();
+  const status = await ended;
+  assert.equal(status.code, grpc.status.OK, status.details);
+  const acks = received.filter((m) => m.ack !== undefined).map((m) => m.ack as NonNullable<StreamResponse['ack']>);
+  assert.deepEqual(
+    acks.map((x) => [x.sequence, x.result.status, x.result.id]),
+    [
+      [1, 'EVENT_STATUS_ACCEPTED', a.id],
+      [2, 'EVENT_STATUS_ACCEPTED', b.id],
+      [3, 'EVENT_STATUS_REJECTED', sent[2]?.id],
+      [4, 'EVENT_STATUS_DUPLICATE', a.id],
+      [5, 'EVENT_STATUS_ACCEPTED', c.id],
+    ],
+  );
+  assert.equal((await onTopic()).length, 3);
+});

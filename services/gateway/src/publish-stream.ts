@@ -4,8 +4,8 @@ import { batchWrites } from './batched-writes.js';
 import { refuseWhenClosing, type GatewayCore } from './core.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import { principalOf, toProtoResult, toServiceError } from './grpc-common.js';
-import type { Candidate, IngestOutcome } from './ingest.js';
-import { encodePlainAck } from './stream-ack.js';
+import type { Candidate, EventResult, IngestOutcome } from './ingest.js';
+import { encodePlainAck, encodePlainAckFrames, rawFrameWriter, type PlainAckStatus, type RawFrameWriter } from './stream-ack.js';
 import type { StreamRequest } from './stream-request.js';
 
 interface Group {
@@ -40,6 +40,7 @@ export class PublishStreamSession {
   private readonly window: number;
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
+  private raw: RawFrameWriter | undefined;
 
   constructor(
     private readonly core: GatewayCore,
@@ -52,6 +53,11 @@ export class PublishStreamSession {
 
   start(): void {
     batchWrites(this.call);
+    this.raw = rawFrameWriter(this.call);
+    if (this.raw === undefined && !warnedNoRawFrames) {
+      warnedNoRawFrames = true;
+      this.core.logger.warn('grpc-js internals are not as expected: PublishStream acks are written one by one');
+    }
     this.call.on('cancelled', () => this.finish(grpc.status.CANCELLED));
     this.call.on('error', () => this.finish(grpc.status.CANCELLED));
     void (async () => {
@@ -136,7 +142,10 @@ export class PublishStreamSession {
     }, retryAfterMs).unref();
   }
 
-  /** Acks go out corked: one hand-over to HTTP/2 per burst (batched-writes.ts), the usual ones pre-encoded (stream-ack.ts). */
+  /**
+   * Acks of accepted and duplicate events go out as one framed Buffer straight onto the HTTP/2 stream
+   * (stream-ack.ts); the others through grpc-js, corked: one hand-over to HTTP/2 per burst (batched-writes.ts).
+   */
   private writeAcks(): void {
     this.call.cork();
     try {
@@ -156,23 +165,50 @@ export class PublishStreamSession {
         this.fail(outcome);
         return;
       }
-      for (let i = 0; i < outcome.results.length; i++) {
-        const result = outcome.results[i];
+      const { results } = outcome;
+      let i = 0;
+      while (i < results.length) {
+        const result = results[i];
         if (result === undefined || result.status === 'failed') {
           // Acks stop at the first event Kafka did not take; the client resends from there.
           this.fail(outcome.error ?? new GatewayError('IOC_GATEWAY_KAFKA_UNAVAILABLE', 'Kafka did not acknowledge the event'));
           return;
         }
-        const sequence = group.firstSeq + i;
-        const { status } = result;
-        this.write(
-          status === 'accepted' || status === 'duplicate'
-            ? encodePlainAck(sequence, result.id, result.source, status)
-            : { ack: { sequence, result: toProtoResult(result) } },
-        );
-        this.ackedThrough = sequence;
+        if (isPlain(result)) {
+          let end = i + 1;
+          while (end < results.length && isPlain(results[end])) end++;
+          this.writePlainAcks(group.firstSeq, results, i, end);
+          this.ackedThrough = group.firstSeq + end - 1;
+          i = end;
+        } else {
+          const sequence = group.firstSeq + i;
+          this.write({ ack: { sequence, result: toProtoResult(result) } });
+          this.ackedThrough = sequence;
+          i++;
+        }
       }
       this.unacked -= group.count;
+    }
+  }
+
+  /** Acks of accepted and duplicate events: one framed Buffer in one HTTP/2 write when possible (stream-ack.ts). */
+  private writePlainAcks(firstSeq: number, results: readonly EventResult[], from: number, to: number): void {
+    if (this.finished) return;
+    const raw = this.raw;
+    if (raw?.ready()) {
+      if (!raw.write(encodePlainAckFrames(firstSeq, results, from, to)) && !this.writeBlocked) {
+        this.writeBlocked = true;
+        this.pauseReading();
+        raw.onDrain(() => {
+          this.writeBlocked = false;
+          this.maybeResume();
+        });
+      }
+      return;
+    }
+    for (let i = from; i < to; i++) {
+      const r = results[i] as EventResult;
+      this.write(encodePlainAck(firstSeq + i, r.id, r.source, r.status as PlainAckStatus));
     }
   }
 
@@ -244,3 +280,7 @@ export class PublishStreamSession {
     this.resolveDone();
   }
 }
+
+let warnedNoRawFrames = false;
+
+const isPlain = (result: EventResult | undefined): boolean => result?.status === 'accepted' || result?.status === 'duplicate';

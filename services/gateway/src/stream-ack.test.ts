@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { PassThrough, Writable } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { loadIngestPackage } from './grpc.js';
-import { encodePlainAck, passEncoded } from './stream-ack.js';
+import { encodePlainAck, encodePlainAckFrames, passEncoded, rawFrameWriter } from './stream-ack.js';
 import { toProtoResult } from './grpc-common.js';
 
 interface Method {
@@ -39,4 +40,45 @@ test('the serializer passes encoded responses through and serializes everything 
   assert.equal(serialize(encoded), encoded);
   const grant = { flowControl: { maxInFlight: 1000, ackedThrough: 0, maxEventBytes: 4 << 20, retryAfterMs: 0 } };
   assert.deepEqual(serialize(grant), stream.responseSerialize(grant));
+});
+
+test('a run of acks is framed as grpc-js frames each response, back to back', () => {
+  const result = fc.record({ id: text, source: text, status: fc.constantFrom('accepted' as const, 'duplicate' as const) });
+  fc.assert(
+    fc.property(sequence, fc.array(result, { minLength: 1, maxLength: 20 }), fc.nat(), (first, results, skip) => {
+      const from = skip % results.length;
+      const expected = Buffer.concat(
+        results.slice(from).map((r, k) => {
+          const message = stream.responseSerialize({ ack: { sequence: first + from + k, result: toProtoResult(r) } });
+          const header = Buffer.alloc(5);
+          header.writeUInt32BE(message.length, 1);
+          return Buffer.concat([header, message]);
+        }),
+      );
+      assert.deepEqual(encodePlainAckFrames(first, results, from, results.length), expected);
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test('raw frames are offered only for a grpc-js call that has its HTTP/2 stream', () => {
+  assert.equal(rawFrameWriter(new PassThrough()), undefined);
+  const written: Buffer[] = [];
+  const http2Stream = new Writable({ write: (chunk: Buffer, _e, cb) => (written.push(chunk), cb()) });
+  let cancelled = false;
+  let metadata = 0;
+  const call = Object.assign(new PassThrough(), {
+    call: { stream: http2Stream, maybeSendMetadata: () => metadata++, checkCancelled: () => cancelled },
+  });
+  const raw = rawFrameWriter(call);
+  assert.ok(raw !== undefined);
+  assert.equal(raw.ready(), true);
+  assert.equal(raw.write(Buffer.from([1])), true);
+  assert.equal(metadata, 1);
+  cancelled = true;
+  raw.write(Buffer.from([2]));
+  assert.deepEqual(written, [Buffer.from([1])]);
+  call.cork();
+  call.write('queued');
+  assert.equal(raw.ready(), false, 'frames must not overtake a message waiting in the call');
 });
