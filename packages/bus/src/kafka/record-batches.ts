@@ -191,8 +191,11 @@ function readVarlong(buf: Buffer, c: Cursor): number {
 /** Buffer's own UTF-8 decoder, without toString's argument handling (a third of its cost on short strings). */
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Buffer, start: number, end: number): string }).utf8Slice;
 
-function sameBytes(buf: Buffer, a: number, b: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (buf[a + i] !== buf[b + i]) return false;
+/** buf[a, a + length) equals buf[b, b + length); `view` is a DataView of buf, read four bytes at a time (half the time of bytes at 12). */
+function sameBytes(buf: Buffer, view: DataView, a: number, b: number, length: number): boolean {
+  let i = 0;
+  for (; i + 4 <= length; i += 4) if (view.getInt32(a + i) !== view.getInt32(b + i)) return false;
+  for (; i < length; i++) if (buf[a + i] !== buf[b + i]) return false;
   return true;
 }
 
@@ -203,7 +206,7 @@ function sameBytes(buf: Buffer, a: number, b: number, length: number): boolean {
  */
 function text(buf: Buffer, start: number, length: number, slot: number, seen: TextCache): string {
   const prevStart = seen.starts[slot];
-  if (prevStart !== undefined && seen.lengths[slot] === length && sameBytes(buf, prevStart, start, length)) return seen.texts[slot]!;
+  if (prevStart !== undefined && seen.lengths[slot] === length && sameBytes(buf, seen.view, prevStart, start, length)) return seen.texts[slot]!;
   const decoded = utf8Slice.call(buf, start, start + length);
   seen.starts[slot] = start;
   seen.lengths[slot] = length;
@@ -212,6 +215,7 @@ function text(buf: Buffer, start: number, length: number, slot: number, seen: Te
 }
 
 interface TextCache {
+  view: DataView;
   starts: number[];
   lengths: number[];
   texts: string[];
@@ -294,7 +298,7 @@ function decodeRecords(
   const records = recordBytes(buf, at, batchEnd, attributes);
   const c: Cursor = { pos: 0 };
   // Slots: 2h for header h's name, 2h + 1 for its value; positions are into `records`, so per batch.
-  const seen: TextCache = { starts: [], lengths: [], texts: [] };
+  const seen: TextCache = { view: new DataView(records.buffer, records.byteOffset, records.byteLength), starts: [], lengths: [], texts: [] };
   for (let i = 0; i < count; i++) {
     const length = readVarint(records, c);
     const recordEnd = c.pos + length;
@@ -352,7 +356,7 @@ function decodeRecords(
       }
       // CloudEvents keyed by subject: ce_subject has the key's bytes, and the key is decoded already.
       headerValues[h] =
-        headerLength === keyLength && headerLength > 0 && sameBytes(records, keyStart, c.pos, keyLength) ? key : text(records, c.pos, headerLength, 2 * h + 1, seen);
+        headerLength === keyLength && headerLength > 0 && sameBytes(records, seen.view, keyStart, c.pos, keyLength) ? key : text(records, c.pos, headerLength, 2 * h + 1, seen);
       c.pos += headerLength;
     }
     let headers: Headers;
