@@ -187,11 +187,13 @@ async function catchUp(brokers: string[], bus: KafkaBus): Promise<CatchUp> {
     topics: { ...topics, eventsPartitions: PARTITIONS },
     log: { level: 'silent' },
   });
+  // Fetch sizes as main.ts sets them.
+  const aggConsumer = { maxBytesPerPartition: config.kafka.maxBytesPerPartition, maxBytes: Math.max(6 * config.kafka.maxBytesPerPartition, 10 << 20) };
   const aggBus = createKafkaBus({
     brokers,
     clientId: 'bench-aggregator',
     clientLogLevel: 'nothing',
-    consumer: { maxWaitTimeMs: config.kafka.maxWaitTimeMs, maxBytesPerPartition: config.kafka.maxBytesPerPartition, maxBytes: Math.max(6 * config.kafka.maxBytesPerPartition, 10 << 20) },
+    consumer: { ...aggConsumer, maxWaitTimeMs: config.kafka.maxWaitTimeMs },
   });
   const aggregator = createAggregator({
     config,
@@ -228,7 +230,8 @@ async function catchUp(brokers: string[], bus: KafkaBus): Promise<CatchUp> {
 
   // Where the time goes, on the same records: the bus's fetch alone, the decoder, the engine.
   // CPU µs per event as well as wall rates: on a shared machine the wall clock says more about the neighbours.
-  const fetchBus = createKafkaBus({ brokers, clientId: 'bench-fetch', clientLogLevel: 'nothing', consumer: { maxWaitTimeMs: 100 } });
+  // With the aggregator's fetch sizes (a scan's default 64 KiB asks the broker ~60 times as often).
+  const fetchBus = createKafkaBus({ brokers, clientId: 'bench-fetch', clientLogLevel: 'nothing', consumer: { ...aggConsumer, maxWaitTimeMs: 100 } });
   let fetched = 0;
   const tf = now();
   const cf = cpuMs();
