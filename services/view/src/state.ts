@@ -5,10 +5,10 @@
  * changed since these offsets" for a resume token (token.ts).
  */
 import {
+  MEASURE_COUNT,
   SCOPE_KINDS,
   WINDOW_KINDS,
   decodePartialRecord,
-  mergePartials,
   windowRef,
   type IndicatorPartial,
   type PartitionProgress,
@@ -54,7 +54,7 @@ export class MergedKey {
   merged(): IndicatorPartial | null {
     if (this.mergedCache === undefined) {
       const parts = this.partials();
-      this.mergedCache = parts.length === 0 ? null : parts.length === 1 ? (parts[0] as IndicatorPartial) : (mergePartials(parts)[0] as IndicatorPartial);
+      this.mergedCache = parts.length === 0 ? null : parts.length === 1 ? (parts[0] as IndicatorPartial) : mergeSameKey(parts);
     }
     return this.mergedCache;
   }
@@ -74,6 +74,33 @@ export class MergedKey {
     for (const e of this.entries.values()) if (e.offset >= (offsets[e.part] ?? 0)) return true;
     return false;
   }
+}
+
+/**
+ * mergePartials for partials that all share one key, without its grouping map (one merge per changed key per
+ * publish). Same result: the first partial's key, window and scope; measures and sketches added; closed AND,
+ * revised OR. Inputs untouched.
+ */
+export function mergeSameKey(parts: readonly IndicatorPartial[]): IndicatorPartial {
+  const a = parts[0] as IndicatorPartial;
+  const measures = new Float64Array(MEASURE_COUNT);
+  measures.set(a.measures.length > MEASURE_COUNT ? a.measures.subarray(0, MEASURE_COUNT) : a.measures);
+  let sketch = a.sketch?.clone() ?? null;
+  let closed = a.closed;
+  let revised = a.revised;
+  for (let k = 1; k < parts.length; k++) {
+    const b = parts[k] as IndicatorPartial;
+    const bm = b.measures;
+    const n = Math.min(MEASURE_COUNT, bm.length);
+    for (let i = 0; i < n; i++) measures[i]! += bm[i] as number;
+    if (b.sketch !== null) {
+      if (sketch === null) sketch = b.sketch.clone();
+      else sketch.merge(b.sketch);
+    }
+    closed = closed && b.closed;
+    revised = revised || b.revised;
+  }
+  return { key: a.key, window: a.window, scope: a.scope, measures, sketch, closed, revised };
 }
 
 /** Everything held for one scope: its calendar windows, minute buckets and gauges. */
