@@ -19,7 +19,8 @@
  * Environment: KAFKA_BROKERS (else a broker is started), BENCH_GATEWAY_EVENTS (per phase, default 200000),
  * BENCH_GATEWAY_MAX_SECONDS (per phase, default 60), BENCH_GATEWAY_PROFILE=1 (CPU-profile the gateway and
  * print its hottest functions; BENCH_GATEWAY_PROFILE_DIR=dir keeps the .cpuprofile), BENCH_GATEWAY_PHASES
- * (default http,grpc; e.g. grpc to run and profile only that phase), BENCH_GATEWAY_GRPC_CLIENT (h2 or grpc-js).
+ * (default http,grpc; e.g. grpc to run and profile only that phase), BENCH_GATEWAY_GRPC_CLIENT (h2 or grpc-js),
+ * BENCH_GATEWAY_STREAMS (PublishStream calls, default 6).
  * Ends with one JSON line: {"bench":"gateway","http_events_per_s":…,"grpc_events_per_s":…,
  * "ceiling_events_per_s":…,"ratio":…,"p50_ms":…,"p99_ms":…}
  */
@@ -48,7 +49,8 @@ const GRPC_CLIENT = process.env.BENCH_GATEWAY_GRPC_CLIENT ?? 'h2';
 const PHASES = new Set((process.env.BENCH_GATEWAY_PHASES ?? 'http,grpc').split(','));
 const BATCH = 1000;
 const HTTP_CONCURRENCY = 6;
-const STREAMS = 4;
+// 6 streams under a grant of 1000 keep as many events in flight as the HTTP phase's 6 clients with batches of 1000.
+const STREAMS = Number(process.env.BENCH_GATEWAY_STREAMS ?? 6);
 const PARTITIONS = 6;
 const HOST = '127.0.0.1';
 const MAIN = fileURLToPath(new URL('../services/gateway/src/main.ts', import.meta.url));
@@ -383,7 +385,7 @@ async function main(): Promise<void> {
     const grpcRun = PHASES.has('grpc') ? await grpcPhase(gateway.grpcPort, key, grpcStreams) : { events: 0, seconds: 0, ackLatenciesMs: [] };
     const cpu3 = [await cpuSeconds(pid), selfCpu()];
     const afterGrpc = await producerStats(url);
-    const perEvent = (a: number[], b: number[], n: number, i: number): string => (((b[i] as number) - (a[i] as number)) * 1e6 / n).toFixed(0);
+    const perEvent = (a: number[], b: number[], n: number, i: number): string => (((b[i] as number) - (a[i] as number)) * 1e6 / n).toFixed(1);
     process.stderr.write(`bench:gateway: gRPC ${grpcRun.events} events in ${grpcRun.seconds.toFixed(2)} s\n`);
 
     const written = await kcatCount({ brokers: broker.brokers, topic, timeoutMs: 300_000 });
