@@ -6,6 +6,7 @@ import { toKafkaRecord } from './kafka.js';
 import { EVENT_TYPES, type EventType } from './names.js';
 import { parseCloudEvent } from './parse.js';
 import { encodeData, encodeDataWithProtobufjs } from './proto.js';
+import { utf8Length } from './proto-writer.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
@@ -67,4 +68,17 @@ test('the example events encode as protobufjs does, absent optional fields and e
     ['vn.gov.tthc.dossier.result_issued', { ...base, electronic: false }],
   ];
   for (const [type, data] of cases) assert.equal(hex(encodeData(type, data)), hex(encodeDataWithProtobufjs(type, data)), JSON.stringify(data));
+});
+
+test('property: utf8Length is Buffer.byteLength for any UTF-16 string, lone surrogates included', () => {
+  // Code units anywhere in 0-0xFFFF, so high surrogates meet non-ASCII followers ("\ud800é": 3 + 2 bytes).
+  const units = fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff })), { maxLength: 40 });
+  fc.assert(
+    fc.property(units, (codes) => {
+      const s = String.fromCharCode(...codes);
+      assert.equal(utf8Length(s), Buffer.byteLength(s, 'utf8'));
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(utf8Length('\ud800\u00e9'), 5);
 });

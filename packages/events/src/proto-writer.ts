@@ -113,8 +113,9 @@ function utf8Length(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) continue;
     if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
-      // A surrogate pair: two code units, four bytes.
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: two code units, four bytes. (Validation refuses lone surrogates (chars.ts); were
+      // one here, Buffer#write would make it U+FFFD, three bytes, as the else branch counts.)
       bytes += 2;
       i++;
     } else bytes += 2;
@@ -145,6 +146,9 @@ interface Scratch {
   n: number;
   r: number;
 }
+
+/** Exported for its test: must equal Buffer.byteLength(s, 'utf8') for every string. */
+export { utf8Length };
 
 const HELPERS = { utf8Length, uint32VarintSize, varintSize, writeUint32Varint, writeVarint, writeString, writeDouble };
 
