@@ -37,8 +37,8 @@ test('the WebAssembly path equals the JavaScript one on any bytes, at any offset
     }),
     { numRuns: 2000 },
   );
-  // Inputs larger than the memory so far (it grows), then a smaller one over the larger one's leftovers.
-  for (const length of [70_000, 1_500_000, 300]) {
+  // Inputs larger than the memory so far (it grows), copied in 256 KiB pieces (one exactly, one a byte over two), then a small one.
+  for (const length of [70_000, 1_500_000, 262_144, 524_289, 300]) {
     const bytes = Buffer.alloc(length);
     for (let i = 0; i < length; i++) bytes[i] = (i * 131 + (i >>> 8)) & 0xff;
     assert.equal(crc32c(bytes), kafkajsCrc32C(bytes), `${length} bytes`);

@@ -188,15 +188,22 @@ function instantiate(): Wasm | undefined {
 const wasm = instantiate();
 /** Below this many bytes the copy and the call cost more than the JavaScript loop saves. */
 const WASM_MIN = 256;
+/** Inputs are copied into WebAssembly memory this much at a time, so it stays small (checkpoints run to megabytes). */
+const WASM_CHUNK = 256 * 1024;
 
 /** The CRC-32C of `bytes`, as an unsigned 32-bit number. */
 export function crc32c(bytes: Uint8Array): number {
   const n = bytes.length;
   if (wasm === undefined || n < WASM_MIN) return crc32cJs(bytes);
-  if (DATA + n > wasm.bytes.length) {
-    wasm.memory.grow(Math.ceil((DATA + n - wasm.bytes.length) / PAGE));
+  if (DATA + Math.min(n, WASM_CHUNK) > wasm.bytes.length) {
+    wasm.memory.grow(Math.ceil((DATA + Math.min(n, WASM_CHUNK) - wasm.bytes.length) / PAGE));
     wasm.bytes = new Uint8Array(wasm.memory.buffer);
   }
-  wasm.bytes.set(bytes, DATA);
-  return (wasm.crc(DATA, DATA + n, -1) ^ -1) >>> 0;
+  let crc = -1;
+  for (let at = 0; at < n; at += WASM_CHUNK) {
+    const piece = n - at <= WASM_CHUNK ? (at === 0 ? bytes : bytes.subarray(at)) : bytes.subarray(at, at + WASM_CHUNK);
+    wasm.bytes.set(piece, DATA);
+    crc = wasm.crc(DATA, DATA + piece.length, crc);
+  }
+  return (crc ^ -1) >>> 0;
 }
