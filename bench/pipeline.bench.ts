@@ -39,7 +39,8 @@
  *  - catch-up (300,000 events, BENCH_PHASES=catchup): at load 9, 157,844 and 188,116 events/s from the first
  *    event (kcat 429,116 and 435,014: ratio 0.37–0.43), 4.9 and 4.7 µs of aggregator CPU per event; at load
  *    16–23, 63,000–157,000 events/s at 3.8–5.2 µs. Before issue #5's second round: 149,123 events/s at 7.9 µs
- *    (load 10); the same aggregator code before/after alternated on one topic 6.2–6.7 / 4.3–4.8 µs. Where it goes
+ *    (load 10); this phase over the code before/after, alternated (load 9–13): 114,876 / 174,524 and 140,602 /
+ *    175,238 events/s, 6.8 / 4.2 and 6.5 / 4.1 µs per event. Where it goes
  *    and what changed: services/aggregator/README.md "Catch-up". The engine stage here includes the flush the
  *    engine defers to its next publication (drainChanges); the 100k sample events are generated again after the
  *    aggregator's run rather than kept alive through it (every major GC marked them: 6.7 µs per event in the
