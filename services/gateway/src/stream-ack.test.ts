@@ -45,7 +45,8 @@ test('the serializer passes encoded responses through and serializes everything 
 test('a run of acks is framed as grpc-js frames each response, back to back', () => {
   const result = fc.record({ id: text, source: text, status: fc.constantFrom('accepted' as const, 'duplicate' as const) });
   fc.assert(
-    fc.property(sequence, fc.array(result, { minLength: 1, maxLength: 20 }), fc.nat(), (first, results, skip) => {
+    // Sequences stay safe integers: the first one leaves room for the run.
+    fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - 20 }), fc.array(result, { minLength: 1, maxLength: 20 }), fc.nat(), (first, results, skip) => {
       const from = skip % results.length;
       const expected = Buffer.concat(
         results.slice(from).map((r, k) => {
