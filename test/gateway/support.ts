@@ -1,6 +1,6 @@
 /** Shared by the gateway's real-broker tests: a gateway in this process, wired to Kafka through the bus. */
 import type { TestContext } from 'node:test';
-import { createKafkaBus, type KafkaBus } from '@iocbus/bus';
+import { createKafkaBus, type EventLog, type KafkaBus } from '@iocbus/bus';
 import { fromKafkaRecord, type DossierEvent } from '@iocbus/events';
 import { buildTestGateway, testConfig, type TestKeys } from '../../services/gateway/src/test-support.js';
 import type { Gateway } from '../../services/gateway/src/app.js';
@@ -20,11 +20,20 @@ export async function startGatewayOnKafka(
   topic: string,
   keys: TestKeys,
   overrides: Parameters<typeof testConfig>[1] = {},
-  options: { partitions?: number; createTopic?: boolean } = {},
+  options: {
+    partitions?: number;
+    createTopic?: boolean;
+    topicConfig?: Record<string, string>;
+    /** Wraps the bus's event log the gateway writes through (e.g. to watch its produce requests). */
+    wrapLog?: (log: EventLog) => EventLog;
+  } = {},
 ): Promise<KafkaGateway> {
   const bus = createKafkaBus({ brokers, clientId: 'gateway-test', retry: { retries: 2, initialRetryTimeMs: 100, maxRetryTimeMs: 1000 } });
-  if (options.createTopic ?? true) await bus.admin.ensureTopics([{ name: topic, partitions: options.partitions ?? 3 }]);
-  const { gateway } = buildTestGateway(testConfig(topic, { ...overrides, kafka: { brokers, ...overrides.kafka } }), keys, bus.log, async () => {
+  if (options.createTopic ?? true) {
+    await bus.admin.ensureTopics([{ name: topic, partitions: options.partitions ?? 3, ...(options.topicConfig ? { config: options.topicConfig } : {}) }]);
+  }
+  const log = options.wrapLog?.(bus.log) ?? bus.log;
+  const { gateway } = buildTestGateway(testConfig(topic, { ...overrides, kafka: { brokers, ...overrides.kafka } }), keys, log, async () => {
     await bus.admin.partitionCount(topic);
   });
   const { httpPort, grpcPort } = await gateway.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });

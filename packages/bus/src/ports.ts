@@ -46,6 +46,13 @@ export interface ConsumedRecord extends BusRecord, TopicPartition {
 export interface EventLog {
   /** Records of one call keep their order within each partition; the result is in input order. */
   append(topic: string, records: readonly BusRecord[]): Promise<AppendedRecord[]>;
+  /**
+   * How many partitions the log spreads `topic` over, a record going to partitionForKey(key, count); undefined
+   * while the log does not know (Kafka: before its first append to the topic, it reports the count its last
+   * append used). For sizing requests per partition (the broker's message.max.bytes is per partition's
+   * batch): a count that changed since is only an estimate. Optional: wrappers may leave it out.
+   */
+  knownPartitionCount?(topic: string): number | undefined;
   close(): Promise<void>;
 }
 

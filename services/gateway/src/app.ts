@@ -83,6 +83,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     lingerMs: config.batch.lingerMs,
     maxBatchRecords: config.batch.maxRecords,
     maxBatchBytes: config.batch.maxBytes,
+    maxRequestBytes: config.batch.maxRequestBytes,
     maxPendingRecords: config.batch.maxPendingRecords,
     maxConcurrentAppends: config.batch.maxConcurrentAppends,
     queueTimeoutMs: config.kafka.produceTimeoutMs,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createInProcessBus, type BusRecord } from '@iocbus/bus';
-import { MicroBatcher, type BatcherOptions } from './batcher.js';
+import fc from 'fast-check';
+import { createInProcessBus, partitionForKey, type AppendedRecord, type BusRecord, type EventLog } from '@iocbus/bus';
+import { MicroBatcher, recordBytes, type BatcherOptions } from './batcher.js';
 import { GatewayError } from './errors.js';
 import { GatedLog } from './test-support.js';
 
@@ -21,6 +22,7 @@ async function setup(options: Partial<BatcherOptions> = {}) {
     lingerMs: 5,
     maxBatchRecords: 100,
     maxBatchBytes: 1_000_000,
+    maxRequestBytes: 4_000_000,
     maxPendingRecords: 10_000,
     maxConcurrentAppends: 1,
     queueTimeoutMs: 60_000,
@@ -116,6 +118,137 @@ test('drain sends what is queued at once and resolves when everything is acknowl
   await pending;
   assert.equal((await onTopic()).length, 2);
 });
+
+/** Keeps each produce request's records; forwards to the in-process log, with or without its partition count. */
+class RecordingLog implements EventLog {
+  readonly requests: (readonly BusRecord[])[] = [];
+  knownPartitionCount?: (topic: string) => number | undefined;
+
+  constructor(private readonly inner: EventLog, tellsPartitions: boolean) {
+    if (tellsPartitions) this.knownPartitionCount = (topic) => inner.knownPartitionCount?.(topic);
+  }
+
+  async append(topic: string, records: readonly BusRecord[]): Promise<AppendedRecord[]> {
+    this.requests.push(records);
+    // Yield, so that submissions made meanwhile queue behind this request.
+    await new Promise((r) => setImmediate(r));
+    return this.inner.append(topic, records);
+  }
+
+  async close(): Promise<void> {}
+}
+
+test('the byte limit applies per partition (as Kafka applies max.message.bytes per partition batch); all records land, in order per key', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.array(fc.record({ key: fc.integer({ min: 0, max: 30 }), size: fc.integer({ min: 0, max: 400 }) }), { minLength: 1, maxLength: 60 }), {
+        minLength: 1,
+        maxLength: 8,
+      }),
+      fc.integer({ min: 300, max: 3000 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 5, max: 80 }),
+      fc.boolean(),
+      async (partitions, submissions, maxBatchBytes, requestFactor, maxBatchRecords, tellsPartitions) => {
+        const bus = createInProcessBus();
+        await bus.admin.ensureTopics([{ name: TOPIC, partitions }]);
+        const log = new RecordingLog(bus.log, tellsPartitions);
+        const maxRequestBytes = maxBatchBytes * requestFactor;
+        const batcher = new MicroBatcher({
+          log,
+          topic: TOPIC,
+          lingerMs: 0,
+          maxBatchRecords,
+          maxBatchBytes,
+          maxRequestBytes,
+          maxPendingRecords: 1_000_000,
+          maxConcurrentAppends: 1,
+          queueTimeoutMs: 60_000,
+        });
+        let n = 0;
+        const sent = submissions.map((s) => s.map(({ key, size }) => ({ key: `key-${key}`, value: Buffer.alloc(size, 1), headers: { n: String(n++) } })));
+        await Promise.all(sent.map((records) => batcher.submit(records)));
+        for (const request of log.requests) {
+          assert.ok(request.length <= maxBatchRecords);
+          const perPartition = new Map<number, number>();
+          let total = 0;
+          for (const r of request) {
+            // Without the count, the whole request is held to the per-partition limit, as before.
+            const p = tellsPartitions ? partitionForKey(r.key, partitions) : 0;
+            perPartition.set(p, (perPartition.get(p) ?? 0) + recordBytes(r));
+            total += recordBytes(r);
+          }
+          // A single record over a limit still goes, alone in its partition.
+          for (const [p, bytes] of perPartition) {
+            const alone = request.filter((r) => (tellsPartitions ? partitionForKey(r.key, partitions) : 0) === p).length === 1;
+            assert.ok(bytes <= maxBatchBytes || alone, `partition ${p}: ${bytes} > ${maxBatchBytes}`);
+          }
+          assert.ok(total <= maxRequestBytes || request.length === 1, `request ${total} > ${maxRequestBytes}`);
+        }
+        // Everything landed once, and each key's records in the order they were submitted.
+        const onTopic = await bus.source.readToEnd(TOPIC);
+        assert.equal(onTopic.length, n);
+        const byKey = new Map<string, number[]>();
+        for (const r of onTopic.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset))) {
+          byKey.set(r.key, [...(byKey.get(r.key) ?? []), Number(r.headers.n)]);
+        }
+        for (const ns of byKey.values()) assert.deepEqual(ns, [...ns].sort((a, b) => a - b));
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test('spread keys share one request up to maxBatchBytes per partition; skewed keys are split at maxBatchBytes', async () => {
+  const bus = createInProcessBus();
+  await bus.admin.ensureTopics([{ name: TOPIC, partitions: 4 }]);
+  const options = { topic: TOPIC, lingerMs: 0, maxBatchRecords: 10_000, maxBatchBytes: 10_000, maxRequestBytes: 40_000, maxPendingRecords: 1e6, maxConcurrentAppends: 1, queueTimeoutMs: 60_000 };
+  const keysOn = (partition: number, count: number) => {
+    const keys: string[] = [];
+    for (let i = 0; keys.length < count; i++) if (partitionForKey(`k${i}`, 4) === partition) keys.push(`k${i}`);
+    return keys;
+  };
+  // 90 records of 100 bytes (+16) on each partition, taken in turn: 10,440 bytes per partition, 41,760 in all.
+  const onEach = [0, 1, 2, 3].map((p) => keysOn(p, 90));
+  const spread = Array.from({ length: 360 }, (_, i) => ({ key: onEach[i % 4]![Math.floor(i / 4)]!, value: Buffer.alloc(100), headers: {} }));
+  const log = new RecordingLog(bus.log, true);
+  await new MicroBatcher({ log, ...options }).submit(spread);
+  const spreadSizes = log.requests.map((r) => r.length);
+  assert.deepEqual(spreadSizes, greedySizes(spread, 4, options));
+  // About 83 records (~120 bytes) per partition: the first request carries about 4 times one partition's limit.
+  assert.ok(spreadSizes[0]! > 320, `${spreadSizes}`);
+
+  const skewed = keysOn(2, 360).map((key) => ({ key, value: Buffer.alloc(100), headers: {} }));
+  const skewedLog = new RecordingLog(bus.log, true);
+  await new MicroBatcher({ log: skewedLog, ...options }).submit(skewed);
+  const skewedSizes = skewedLog.requests.map((r) => r.length);
+  assert.deepEqual(skewedSizes, greedySizes(skewed, 4, options));
+  assert.ok(skewedSizes.length >= 5 && skewedSizes[0]! < 90, `${skewedSizes}`);
+});
+
+/** The plain model: in order, a request ends where one more record would overfill its partition or the request. */
+function greedySizes(records: readonly BusRecord[], partitions: number, limits: { maxBatchBytes: number; maxRequestBytes: number }): number[] {
+  const sizes: number[] = [];
+  let perPartition = new Map<number, number>();
+  let total = 0;
+  let count = 0;
+  for (const r of records) {
+    const p = partitionForKey(r.key, partitions);
+    const bytes = recordBytes(r);
+    if (count > 0 && ((perPartition.get(p) ?? 0) + bytes > limits.maxBatchBytes || total + bytes > limits.maxRequestBytes)) {
+      sizes.push(count);
+      perPartition = new Map();
+      total = 0;
+      count = 0;
+    }
+    perPartition.set(p, (perPartition.get(p) ?? 0) + bytes);
+    total += bytes;
+    count++;
+  }
+  sizes.push(count);
+  return sizes;
+}
 
 async function waitUntil(predicate: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !predicate(); i++) await new Promise((r) => setTimeout(r, 2));

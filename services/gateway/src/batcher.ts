@@ -1,4 +1,4 @@
-import type { BusRecord, EventLog } from '@iocbus/bus';
+import { partitionForKey, type BusRecord, type EventLog } from '@iocbus/bus';
 import { isIocError } from '@iocbus/errors';
 import { GatewayError } from './errors.js';
 
@@ -9,8 +9,13 @@ export interface BatcherOptions {
   lingerMs: number;
   /** A produce request carries at most this many records… */
   maxBatchRecords: number;
-  /** …and at most this many bytes (keys + values + headers). Keep it under the broker's message.max.bytes. */
+  /**
+   * …at most this many bytes (keys + values + headers, with a per-record allowance) for any one partition:
+   * keep it under the topic's max.message.bytes, which Kafka applies to each partition's record batch…
+   */
   maxBatchBytes: number;
+  /** …and at most this many bytes in all. While the log cannot tell the partition count, maxBatchBytes caps the whole request. */
+  maxRequestBytes: number;
   /** Records accepted but not yet acknowledged, over all requests; past it new work is refused (503). */
   maxPendingRecords: number;
   /** Produce requests outstanding at once. 1 keeps per-key order across batches under retries. */
@@ -29,6 +34,8 @@ export interface BatchObserver {
 interface Chunk {
   records: readonly BusRecord[];
   bytes: number;
+  /** Bytes per partition: [partition, bytes, partition, bytes, …], each partition once. */
+  placed: readonly number[];
   enqueuedAt: number;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -55,6 +62,9 @@ export class MicroBatcher {
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly now: () => number;
+  private readonly perPartition: number[] = [];
+  /** Bytes per partition of the request being assembled (sendOne zeroes what it used). */
+  private readonly requestBytes: number[] = [];
 
   constructor(private readonly options: BatcherOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -80,20 +90,33 @@ export class MicroBatcher {
         }),
       );
     }
+    const { maxBatchRecords, maxBatchBytes, maxRequestBytes } = this.options;
+    // Unknown partition count: every record counts against one partition, so maxBatchBytes caps the request.
+    const count = this.options.log.knownPartitionCount?.(this.options.topic);
+    const partitions = count === undefined || count < 1 ? 1 : count;
+    const perPartition = this.scratch(partitions);
+    const touched: number[] = [];
     const parts: Promise<void>[] = [];
     let start = 0;
     let bytes = 0;
     for (let i = 0; i < records.length; i++) {
-      const size = recordBytes(records[i] as BusRecord);
-      const full = i - start >= this.options.maxBatchRecords || bytes + size > this.options.maxBatchBytes;
+      const record = records[i] as BusRecord;
+      const size = recordBytes(record);
+      const partition = partitions === 1 ? 0 : partitionForKey(record.key, partitions);
+      const full =
+        i - start >= maxBatchRecords ||
+        bytes + size > maxRequestBytes ||
+        (perPartition[partition] as number) + size > maxBatchBytes;
       if (full && i > start) {
-        parts.push(this.enqueue(records.slice(start, i), bytes));
+        parts.push(this.enqueue(records.slice(start, i), bytes, takePlaced(perPartition, touched)));
         start = i;
         bytes = 0;
       }
+      if (perPartition[partition] === 0) touched.push(partition);
+      perPartition[partition] = (perPartition[partition] as number) + size;
       bytes += size;
     }
-    parts.push(this.enqueue(start === 0 ? records : records.slice(start), bytes));
+    parts.push(this.enqueue(start === 0 ? records : records.slice(start), bytes, takePlaced(perPartition, touched)));
     return parts.length === 1 ? (parts[0] as Promise<void>) : Promise.all(parts).then(() => undefined);
   }
 
@@ -105,9 +128,15 @@ export class MicroBatcher {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private enqueue(records: readonly BusRecord[], bytes: number): Promise<void> {
+  /** A zeroed per-partition byte count, reused (takePlaced zeroes what it read). */
+  private scratch(partitions: number): number[] {
+    while (this.perPartition.length < partitions) this.perPartition.push(0);
+    return this.perPartition;
+  }
+
+  private enqueue(records: readonly BusRecord[], bytes: number, placed: readonly number[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, bytes, enqueuedAt: this.now(), resolve, reject });
+      this.queue.push({ records, bytes, placed, enqueuedAt: this.now(), resolve, reject });
       this.queuedRecords += records.length;
       this.queuedBytes += bytes;
       if (this.queuedRecords >= this.options.maxBatchRecords || this.queuedBytes >= this.options.maxBatchBytes) {
@@ -151,19 +180,34 @@ export class MicroBatcher {
   }
 
   private sendOne(): void {
+    const { maxBatchRecords, maxBatchBytes, maxRequestBytes } = this.options;
+    const perPartition = this.requestBytes;
+    const touched: number[] = [];
     const batch: Chunk[] = [];
     let records = 0;
     let bytes = 0;
+    // In queue order: a chunk that does not fit ends the request (taking a later one would reorder keys).
     while (this.queue.length > 0) {
       const next = this.queue[0] as Chunk;
-      const fits =
-        records + next.records.length <= this.options.maxBatchRecords && bytes + next.bytes <= this.options.maxBatchBytes;
-      if (batch.length > 0 && !fits) break;
+      if (batch.length > 0) {
+        let fits = records + next.records.length <= maxBatchRecords && bytes + next.bytes <= maxRequestBytes;
+        for (let i = 0; fits && i < next.placed.length; i += 2) {
+          fits = (perPartition[next.placed[i] as number] ?? 0) + (next.placed[i + 1] as number) <= maxBatchBytes;
+        }
+        if (!fits) break;
+      }
       this.queue.shift();
       batch.push(next);
       records += next.records.length;
       bytes += next.bytes;
+      for (let i = 0; i < next.placed.length; i += 2) {
+        const partition = next.placed[i] as number;
+        const before = perPartition[partition] ?? 0;
+        if (before === 0) touched.push(partition);
+        perPartition[partition] = before + (next.placed[i + 1] as number);
+      }
     }
+    for (const partition of touched) perPartition[partition] = 0;
     this.queuedRecords -= records;
     this.queuedBytes -= bytes;
     this.inFlightAppends++;
@@ -196,6 +240,19 @@ export class MicroBatcher {
     if (this.pendingRecords !== 0) return;
     for (const waiter of this.idleWaiters.splice(0)) waiter();
   }
+}
+
+/** [partition, bytes, …] of the touched partitions; zeroes them in perPartition and empties touched. */
+function takePlaced(perPartition: number[], touched: number[]): number[] {
+  const placed: number[] = new Array(touched.length * 2);
+  for (let i = 0; i < touched.length; i++) {
+    const partition = touched[i] as number;
+    placed[2 * i] = partition;
+    placed[2 * i + 1] = perPartition[partition] as number;
+    perPartition[partition] = 0;
+  }
+  touched.length = 0;
+  return placed;
 }
 
 function kafkaFailure(err: unknown): GatewayError {

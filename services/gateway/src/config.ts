@@ -87,9 +87,16 @@ export const gatewayConfigSchema = z.object({
   batch: z
     .object({
       lingerMs: int(0, 1000).default(2),
+      /** Records per produce request. */
       maxRecords: int(1).default(5000),
-      /** Below the broker's message.max.bytes (1 MiB by default): one produce request per partition must fit. */
+      /**
+       * Bytes per partition in one produce request (keys, values, headers, plus 16 per record and 4 per header,
+       * which covers Kafka's record overhead). Kafka applies the topic's max.message.bytes (1 MiB by default) to
+       * each partition's record batch, so keep this below it; an over-size batch fails its whole request.
+       */
       maxBytes: int(1024).default(900_000),
+      /** Bytes per produce request, over all partitions (counted as maxBytes is). */
+      maxRequestBytes: int(1024).default(4 * 1024 * 1024),
       maxPendingRecords: int(1).default(100_000),
       maxConcurrentAppends: int(1, 16).default(1),
     })

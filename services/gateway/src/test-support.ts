@@ -253,6 +253,10 @@ export class GatedLog implements EventLog {
     return this.inner.append(topic, records);
   }
 
+  knownPartitionCount(topic: string): number | undefined {
+    return this.inner.knownPartitionCount?.(topic);
+  }
+
   release(): void {
     this.gated = false;
     for (const g of this.gates.splice(0)) g.release();

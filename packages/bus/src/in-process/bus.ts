@@ -52,6 +52,9 @@ export function createInProcessBus(options: InProcessBusOptions = {}): InProcess
       open('in-process event log');
       return broker.append(topic, records);
     },
+    knownPartitionCount(topic) {
+      return broker.hasTopic(topic) ? broker.partitionCount(topic) : undefined;
+    },
     async close() {},
   };
 

@@ -46,14 +46,18 @@ export function createKafkaEventLog(kafka: Kafka, options: ResolvedOptions, logg
   const sends = new SerialQueue();
   let slot: ProducerSlot | null = null;
   let closed = false;
+  // Partition count each topic's last send was placed by (kafkajs's metadata at that send).
+  const partitionCounts = new Map<string, number>();
 
   const newSlot = (): ProducerSlot => {
     const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: () => ({ partitionMetadata, message }) => {
-        const partition = partitionForKey(String(message.key), partitionMetadata.length);
+      createPartitioner: () => ({ topic, partitionMetadata, message }) => {
+        const count = partitionMetadata.length;
+        if (partitionCounts.get(topic) !== count) partitionCounts.set(topic, count);
+        const partition = partitionForKey(String(message.key), count);
         (message as PlacedMessage).placedIn = partition;
         return partition;
       },
@@ -106,6 +110,9 @@ export function createKafkaEventLog(kafka: Kafka, options: ResolvedOptions, logg
         appended[i] = { topic, partition, offset: offsetsOf[partition]!(written[partition]!++) };
       }
       return appended;
+    },
+    knownPartitionCount(topic: string): number | undefined {
+      return partitionCounts.get(topic);
     },
     async close() {
       closed = true;
