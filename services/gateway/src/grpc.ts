@@ -36,6 +36,9 @@ export function buildGrpcServer(core: GatewayCore): GrpcServer {
     iocbus: { ingest: { v1: { IngestService: { service: grpc.ServiceDefinition } } } };
   };
   const sessions = new Set<PublishStreamSession>();
+  const ingestDefinition = loaded.iocbus.ingest.v1.IngestService.service;
+  const publishStream = ingestDefinition.PublishStream as grpc.MethodDefinition<unknown, unknown>;
+  const streamDeserialize = streamRequestDeserializer(publishStream.requestDeserialize as (bytes: Buffer) => unknown);
   const log = core.logger.child({ component: 'grpc' });
 
   function observe(method: string, started: number, code: grpc.status): void {
@@ -97,23 +100,25 @@ export function buildGrpcServer(core: GatewayCore): GrpcServer {
     },
 
     PublishStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-      const session = new PublishStreamSession(core, call, (code) => {
-        sessions.delete(session);
-        observe('PublishStream', session.startedAt, code);
-      });
+      const session = new PublishStreamSession(
+        core,
+        call,
+        (code) => {
+          sessions.delete(session);
+          observe('PublishStream', session.startedAt, code);
+        },
+        streamDeserialize,
+      );
       sessions.add(session);
       session.start();
     },
   };
 
-  const ingestService = loaded.iocbus.ingest.v1.IngestService.service;
-  const publishStream = ingestService.PublishStream as grpc.MethodDefinition<unknown, unknown>;
   // PublishStream's acks of accepted and duplicate events arrive already encoded (stream-ack.ts), and its
   // requests are read straight into validated candidates (stream-request.ts).
   const streamSerialize = passEncoded(publishStream.responseSerialize as (value: unknown) => Buffer);
-  const streamDeserialize = streamRequestDeserializer(publishStream.requestDeserialize as (bytes: Buffer) => unknown);
   server.addService(
-    { ...ingestService, PublishStream: { ...publishStream, responseSerialize: streamSerialize, requestDeserialize: streamDeserialize } },
+    { ...ingestDefinition, PublishStream: { ...publishStream, responseSerialize: streamSerialize, requestDeserialize: streamDeserialize } },
     implementation,
   );
   const health = new HealthImplementation({ '': 'NOT_SERVING', [INGEST_SERVICE]: 'NOT_SERVING' });

@@ -7,6 +7,7 @@ import { principalOf, toProtoResult, toServiceError } from './grpc-common.js';
 import type { Candidate, EventResult, IngestOutcome } from './ingest.js';
 import { encodePlainAck, encodePlainAckFrames, rawFrameWriter, type PlainAckStatus, type RawFrameWriter } from './stream-ack.js';
 import type { StreamRequest } from './stream-request.js';
+import { takeOverReading, type StreamReader } from './stream-reader.js';
 
 interface Group {
   firstSeq: number;
@@ -41,11 +42,15 @@ export class PublishStreamSession {
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
   private raw: RawFrameWriter | undefined;
+  /** Reads requests off the HTTP/2 stream (stream-reader.ts); undefined: through grpc-js's Readable. */
+  private reader: StreamReader | undefined;
 
   constructor(
     private readonly core: GatewayCore,
     private readonly call: grpc.ServerDuplexStream<unknown, unknown>,
     private readonly onFinish: (code: grpc.status) => void,
+    /** The request deserializer grpc-js was given, for reading straight off the HTTP/2 stream. */
+    private readonly deserialize: (bytes: Buffer) => StreamRequest,
   ) {
     this.window = core.config.grpc.streamMaxInFlight;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -64,11 +69,21 @@ export class PublishStreamSession {
       refuseWhenClosing(this.core);
       this.principal = await principalOf(this.core, this.call.metadata);
       this.grant(this.window);
-      this.call.on('data', (message: StreamRequest) => this.onMessage(message));
-      this.call.on('end', () => {
+      const onEnd = (): void => {
         this.halfClosed = true;
         this.maybeFinish();
-      });
+      };
+      this.reader = takeOverReading(
+        this.call,
+        { maxMessageBytes: this.core.config.grpc.maxMessageBytes, deserialize: this.deserialize },
+        { message: (m) => this.onMessage(m), end: onEnd, error: (err) => this.fail(err) },
+      );
+      if (this.reader === undefined) {
+        this.call.on('data', (message: StreamRequest) => this.onMessage(message));
+        this.call.on('end', onEnd);
+      }
+      // Paused before there was a reader (shutdown while authenticating): stay paused.
+      if (this.readPaused) this.reader?.pause();
     })().catch((err: unknown) => this.fail(toGatewayError(err)));
   }
 
@@ -239,14 +254,16 @@ export class PublishStreamSession {
   private pauseReading(): void {
     if (this.readPaused) return;
     this.readPaused = true;
-    this.call.pause();
+    if (this.reader !== undefined) this.reader.pause();
+    else this.call.pause();
   }
 
   private maybeResume(): void {
     if (!this.readPaused || this.throttled || this.writeBlocked || this.closing || this.finished) return;
     if (this.unacked > this.window / 2) return;
     this.readPaused = false;
-    this.call.resume();
+    if (this.reader !== undefined) this.reader.resume();
+    else this.call.resume();
   }
 
   private maybeFinish(): void {
