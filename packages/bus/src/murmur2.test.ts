@@ -31,6 +31,17 @@ test('murmur2 agrees with kafkajs on random keys of every length', () => {
   );
 });
 
+test('partitionForKey (ASCII keys hashed from the string) equals murmur2 of the UTF-8 bytes', () => {
+  const key = fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ maxLength: 40 }));
+  fc.assert(
+    fc.property(key, fc.integer({ min: 1, max: 64 }), (k, count) => {
+      assert.equal(partitionForKey(k, count), (kafkajsMurmur2(Buffer.from(k, 'utf8')) & 0x7fffffff) % count);
+    }),
+    { numRuns: 5000 },
+  );
+  assert.equal(partitionForKey('a-little-bit-longer-string', 0x7fffffff), -1486304829 & 0x7fffffff);
+});
+
 test('partitionForKey is stable, in range, and rejects a bad count', () => {
   fc.assert(
     fc.property(fc.string(), fc.integer({ min: 1, max: 64 }), (key, count) => {
