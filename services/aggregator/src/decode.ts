@@ -5,7 +5,7 @@
  * EventDecodeError that goes into the dead letter.
  *
  * Why: catch-up replays the whole log (issue #5). fromKafkaRecord costs ~10 µs per event; the table-walking
- * fast path before this one (decode-walker.ts) ~1.3–2 µs, most of it in data-driven property stores
+ * fast path before this one (removed; it is in git history before 2026-11-27) ~1.3–2 µs, most of it in data-driven property stores
  * (`out[field.name] = v`, megamorphic over 17 shapes), a native call per string and the same timestamps
  * parsed again and again.
  *
