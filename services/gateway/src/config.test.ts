@@ -27,6 +27,7 @@ test('file, environment overrides and KAFKA_BROKERS combine over the defaults', 
       IOCBUS_GATEWAY__AUTH__KEYS_FILE: '/etc/keys.json',
       IOCBUS_GATEWAY__GRPC__STREAM_MAX_IN_FLIGHT: '64',
       IOCBUS_GATEWAY__KAFKA__PRODUCE_TIMEOUT_MS: '1500',
+      IOCBUS_GATEWAY__BATCH__MAX_REQUEST_BYTES: '2000000',
       KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9093',
     },
     readFile,
@@ -35,6 +36,8 @@ test('file, environment overrides and KAFKA_BROKERS combine over the defaults', 
   assert.equal(config.batch.lingerMs, 7);
   assert.equal(config.grpc.streamMaxInFlight, 64);
   assert.equal(config.kafka.produceTimeoutMs, 1500);
+  assert.equal(config.batch.maxRequestBytes, 2_000_000);
+  assert.equal(config.batch.maxBytes, 900_000);
   assert.deepEqual(config.kafka.brokers, ['127.0.0.1:9092', '127.0.0.1:9093']);
   assert.equal(config.kafka.topic, 'iocbus.dossier-events.v1');
   assert.equal(config.limits.maxBatchEvents, 1000);
