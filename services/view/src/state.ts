@@ -18,6 +18,7 @@ import {
   type WindowRef,
 } from '@iocbus/engine';
 import { scopeId } from './model.js';
+import type { RollingSum } from './values.js';
 
 export interface Entry {
   /** Null: a tombstone marker (the input partition no longer holds this partial). */
@@ -108,6 +109,8 @@ export class ScopeSlot {
   readonly calendar = new Set<MergedKey>();
   readonly minutes = new Set<MergedKey>();
   now: MergedKey | undefined;
+  /** values.ts: the minute buckets of the rolling hour but its last minute, summed (see ValueTable.rollingBase). */
+  rollingBase: RollingSum | undefined;
   constructor(
     readonly id: string,
     readonly scope: ScopeRef,

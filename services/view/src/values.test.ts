@@ -37,7 +37,12 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('clock' as const), minutes: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 20, max: 70 }), fc.integer({ min: 600, max: 900 })) }) },
 );
 
-function toPartial(op: Extract<Op, { t: 'rec' }>): IndicatorPartial {
+/**
+ * Minute buckets count back from the clock's minute (a few offsets, so a bucket is often written again: its
+ * part of the rolling hour's cached sum is then replaced), most of them inside the rolling hour.
+ */
+const MINUTE_BACK = [-1, 0, 1, 5, 30, 59, 60, 65];
+function toPartial(op: Extract<Op, { t: 'rec' }>, nowMinute: number): IndicatorPartial {
   const scope = SCOPES[op.scope] ?? province;
   const n = op.n;
   const m = { received: n, events_received_family: n, channel_online: n >> 1, channel_direct: n - (n >> 1), ended: n >> 1, ended_on_time: n >> 2, events_ended_family: n >> 1, resolved: n >> 1, resolved_on_time: n >> 2, processing_seconds_sum: 3600 * n };
@@ -45,7 +50,7 @@ function toPartial(op: Extract<Op, { t: 'rec' }>): IndicatorPartial {
     op.window === 'now'
       ? partial('now', 0, scope, { in_process: n, in_process_within_due: n >> 1 })
       : op.window === 'minute'
-        ? partial('minute', MINUTE - op.back, scope, m)
+        ? partial('minute', nowMinute - (MINUTE_BACK[(op.back + 2) % MINUTE_BACK.length] as number), scope, m)
         : op.window === 'month'
           ? partial('month', 2025 * 12 + 2 - (op.back % 16), scope, m, { closed: op.closed, revised: op.revised })
           : partial('day', DAY - (op.back % 4), scope, m, { closed: op.closed, revised: op.revised });
@@ -111,7 +116,7 @@ test('property: incremental publishes hold exactly what a full evaluation of eve
           core.publish();
           check();
         } else {
-          const p = toPartial(op);
+          const p = toPartial(op, Math.floor(clock.now() / 60_000));
           const r = op.remove ? removedRecord(op.input, p) : partialRecord(op.input, p);
           const part = op.scope % PARTS;
           core.apply([{ partition: part, offset: String(next[part]!++), key: r.key, value: r.value }]);

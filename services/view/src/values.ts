@@ -7,7 +7,7 @@
  * (partials applied, minute): two instances at the same offsets and minute hold the same values, which
  * is what makes resume tokens portable.
  */
-import { INDICATORS, VALUE_WINDOWS, evaluate, windowRef, type IndicatorDef, type IndicatorPartial, type IndicatorValue, type ValueWindow, type WindowRef } from '@iocbus/engine';
+import { INDICATORS, MEASURE_COUNT, Sketch, VALUE_WINDOWS, evaluate, windowRef, type IndicatorDef, type IndicatorPartial, type IndicatorValue, type ValueWindow, type WindowRef } from '@iocbus/engine';
 import type { Catalog } from '@iocbus/catalog';
 import { valueKey, windowId, type ViewScope, type ViewValue, type ViewWindow } from './model.js';
 import type { MergedKey, PartialState, ScopeSlot } from './state.js';
@@ -171,6 +171,46 @@ export class ScopeNames {
   }
 }
 
+/** A scope's minute buckets in (minute − 60, minute − 1], summed (ValueTable.rollingBase). */
+export class RollingSum {
+  readonly measures = new Float64Array(MEASURE_COUNT);
+  sketch: Sketch | null = null;
+  /** Each bucket summed, with the merged partial it added. */
+  readonly parts = new Map<MergedKey, IndicatorPartial>();
+  /** Buckets changed since they were summed. */
+  readonly stale = new Set<MergedKey>();
+  /** Some measure summed is not an integer: adding and subtracting it could round differently from a fresh sum. */
+  inexact = false;
+  readonly window: WindowRef;
+
+  constructor(readonly minute: number) {
+    this.window = windowRef('minute', minute - 1);
+  }
+
+  holds(mk: MergedKey): boolean {
+    return mk.window.kind === 'minute' && mk.window.index < this.minute && mk.window.index > this.minute - 60;
+  }
+
+  include(mk: MergedKey): void {
+    const p = mk.merged();
+    if (p === null) return;
+    this.add(p, 1);
+    this.parts.set(mk, p);
+  }
+
+  add(p: IndicatorPartial, sign: 1 | -1): void {
+    const m = this.measures;
+    const pm = p.measures;
+    const n = Math.min(MEASURE_COUNT, pm.length);
+    for (let i = 0; i < n; i++) {
+      const v = pm[i] as number;
+      if (!Number.isInteger(v)) this.inexact = true;
+      m[i]! += sign * v;
+    }
+    if (p.sketch !== null) (this.sketch ??= new Sketch()).merge(p.sketch, sign);
+  }
+}
+
 export interface ValueTableOptions {
   state: PartialState;
   names: ScopeNames;
@@ -201,6 +241,39 @@ export class ValueTable {
 
   markChanged(mk: MergedKey): void {
     itemsAffectedBy(mk, this.currentMinute, this.dirty);
+    // A bucket the cached sum holds changed (a resolution, a late event, a removal): redo its part when next needed.
+    const base = mk.slot.rollingBase;
+    if (base !== undefined && base.holds(mk)) base.stale.add(mk);
+  }
+
+  /**
+   * The rolling hour's buckets before `minute`, summed once per scope and minute and then kept up to date by
+   * difference: every publish under load changes the current bucket, and summing all 60 buckets (measures and
+   * sketches) for each changed scope's rolling hour was most of its cost. Resolutions also change the buckets
+   * of their dossiers' receipt, tens of minutes back, so a changed bucket is subtracted and added again rather
+   * than the sum rebuilt. Exact: measures and sketch bins are integers (a sum that is not falls back to summing
+   * afresh), so the result is the sum any order gives.
+   */
+  private rollingBase(slot: ScopeSlot, minute: number): IndicatorPartial | null {
+    let rs = slot.rollingBase;
+    if (rs !== undefined && rs.minute === minute && rs.stale.size > 0) {
+      for (const mk of rs.stale) {
+        const old = rs.parts.get(mk);
+        if (old !== undefined) {
+          rs.add(old, -1);
+          rs.parts.delete(mk);
+        }
+        rs.include(mk);
+      }
+      rs.stale.clear();
+    }
+    if (rs === undefined || rs.minute !== minute || rs.inexact) {
+      rs = new RollingSum(minute);
+      for (const mk of slot.minutes) if (rs.holds(mk)) rs.include(mk);
+      slot.rollingBase = rs;
+    }
+    // A minute partial of its own key (evaluate() adds the minute partials of a scope in the hour, by window index).
+    return rs.parts.size === 0 ? null : { key: `rolling-base|${slot.id}`, window: rs.window, scope: slot.scope, measures: rs.measures, sketch: rs.sketch, closed: false, revised: false };
   }
 
   /** Moves evaluation time forward; marks what time alone changes. */
@@ -317,7 +390,8 @@ export class ValueTable {
     let kind: ValueWindow;
     let label: string;
     if (item.type === 'rolling') {
-      for (const mk of item.slot.minutes) if (mk.window.index > minute - 60 && mk.window.index <= minute) add(mk.merged());
+      add(this.rollingBase(item.slot, minute));
+      for (const mk of item.slot.minutes) if (mk.window.index === minute) add(mk.merged());
       if (inputs.length === 0) return [];
       add(item.slot.now?.merged());
       kind = 'rolling_1h';
