@@ -495,6 +495,7 @@ class Engine implements PartitionEngine, LifecycleHost {
     if (g.wT !== 0) this.acc.applyValue(this.acc.resolve(g.wT, combo), M.withdrawn, sign);
     if (g.sT !== 0) this.acc.applyValue(this.acc.resolve(g.sT, combo), M.stopped, sign);
     // The first extN extensions are the ones this signature accounts for (the list only grows).
+    if (g.extN === 0) return; // almost always: no Map look-up in the side table for the rest
     const exts = this.store.rare.get(idx)?.exts;
     if (exts !== undefined) for (let i = 0; i < g.extN; i++) this.acc.applyValue(this.acc.resolve(exts[i] as number, combo), M.extensions, sign);
   }
