@@ -157,6 +157,7 @@ console.log(
     publish_cpu_ms: pick((x) => x.publishMs / x.publishes),
     publish_cpu_us_per_event: pick((x) => (x.publishMs * 1000) / x.events),
     apply_cpu_us_per_event: pick((x) => (x.applyMs * 1000) / x.events),
+    view_cpu_us_per_event: pick((x) => ((x.applyMs + x.publishMs) * 1000) / x.events),
     items_per_publish: pick((x) => x.items / x.publishes),
     changed_per_publish: pick((x) => x.changed / x.publishes),
   }),

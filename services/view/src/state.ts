@@ -18,7 +18,7 @@ import {
   type WindowRef,
 } from '@iocbus/engine';
 import { scopeId } from './model.js';
-import type { RollingSum } from './values.js';
+import type { Item, RollingSum } from './values.js';
 
 export interface Entry {
   /** Null: a tombstone marker (the input partition no longer holds this partial). */
@@ -34,6 +34,8 @@ export interface Entry {
 export class MergedKey {
   readonly entries = new Map<number, Entry>();
   live = 0;
+  /** values.ts: the items this calendar key feeds (built once). */
+  items: readonly Item[] | undefined;
   private mergedCache: IndicatorPartial | null | undefined;
   constructor(
     readonly key: string,
@@ -111,6 +113,8 @@ export class ScopeSlot {
   now: MergedKey | undefined;
   /** values.ts: the minute buckets of the rolling hour but its last minute, summed (see ValueTable.rollingBase). */
   rollingBase: RollingSum | undefined;
+  /** values.ts: this scope's rolling-hour item (built once). */
+  rollingItem: Item | undefined;
   constructor(
     readonly id: string,
     readonly scope: ScopeRef,

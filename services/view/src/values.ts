@@ -37,7 +37,8 @@ const VN_OFFSET_MIN = 7 * 60;
 export const localDayOfMinute = (minute: number): number => Math.floor((minute + VN_OFFSET_MIN) / 1440);
 
 const rollingId = (slot: ScopeSlot): string => `${windowId('rolling_1h', 'rolling_1h')}|${slot.id}`;
-const rollingItem = (slot: ScopeSlot): Item => ({ type: 'rolling', id: rollingId(slot), slot });
+/** Item descriptors are immutable and cached on their key or scope: marking a change builds no window or id. */
+const rollingItem = (slot: ScopeSlot): Item => (slot.rollingItem ??= { type: 'rolling', id: rollingId(slot), slot });
 
 function isCurrent(w: { startMs: number; endMs: number }, nowMs: number): boolean {
   return w.startMs <= nowMs && nowMs < w.endMs;
@@ -49,13 +50,17 @@ function periodItem(kind: 'quarter' | 'year', index: number, slot: ScopeSlot): I
 }
 
 /** The items of a day or month key: itself, and for a month its quarter and year. */
-function calendarItems(mk: MergedKey, out: Map<string, Item>): void {
+function itemsOfCalendarKey(mk: MergedKey): readonly Item[] {
   const kind = mk.window.kind;
-  if (kind === 'quarter' || kind === 'year') return; // derived from months, whatever a producer sends
-  out.set(mk.key, { type: 'cal', id: mk.key, mk });
-  if (kind !== 'month') return;
+  if (kind === 'quarter' || kind === 'year') return []; // derived from months, whatever a producer sends
+  const own: Item = { type: 'cal', id: mk.key, mk };
+  if (kind !== 'month') return [own];
   const y = Math.floor(mk.window.index / 12);
-  for (const it of [periodItem('quarter', y * 4 + Math.floor((mk.window.index % 12) / 3), mk.slot), periodItem('year', y, mk.slot)]) out.set(it.id, it);
+  return [own, periodItem('quarter', y * 4 + Math.floor((mk.window.index % 12) / 3), mk.slot), periodItem('year', y, mk.slot)];
+}
+
+function calendarItems(mk: MergedKey, out: Map<string, Item>): void {
+  for (const it of (mk.items ??= itemsOfCalendarKey(mk))) out.set(it.id, it);
 }
 
 function valueWindowOf(item: Item): ValueWindow {
@@ -82,9 +87,7 @@ export function itemsAffectedBy(mk: MergedKey, minute: number, out: Map<string, 
   const nowMs = minute * MINUTE_MS;
   for (const cal of mk.slot.calendar) {
     if (cal.window.kind === 'month') {
-      const items = new Map<string, Item>();
-      calendarItems(cal, items);
-      for (const it of items.values()) if (isCurrent(it.type === 'period' ? it.window : cal.window, nowMs)) out.set(it.id, it);
+      for (const it of (cal.items ??= itemsOfCalendarKey(cal))) if (isCurrent(it.type === 'period' ? it.window : cal.window, nowMs)) out.set(it.id, it);
     } else if (isCurrent(cal.window, nowMs)) calendarItems(cal, out);
   }
   if (mk.slot.minutes.size > 0) {
@@ -225,6 +228,7 @@ export class ValueTable {
   /** Scope id → ids of items holding values, for filtered snapshots. */
   readonly itemsByScope = new Map<string, Set<string>>();
   private dirty = new Map<string, Item>();
+  private readonly changedKeys = new Set<MergedKey>();
   private currentMinute: number;
 
   constructor(private readonly options: ValueTableOptions) {
@@ -235,12 +239,19 @@ export class ValueTable {
     return this.currentMinute;
   }
 
+  /** Items to re-evaluate at the next recompute (after advanceTo, so a change is placed at the new minute). */
   get pendingItems(): number {
+    this.placeChangedKeys();
     return this.dirty.size;
   }
 
+  /**
+   * Notes a key whose merged content changed. Its items are worked out once per publish (placeChangedKeys),
+   * not once per record: under load each key gets a record from every input partition between publishes, and
+   * a gauge's key fans out to every current calendar window of its scope.
+   */
   markChanged(mk: MergedKey): void {
-    itemsAffectedBy(mk, this.currentMinute, this.dirty);
+    this.changedKeys.add(mk);
     // A bucket the cached sum holds changed (a resolution, a late event, a removal): redo its part when next needed.
     const base = mk.slot.rollingBase;
     if (base !== undefined && base.holds(mk)) base.stale.add(mk);
@@ -291,8 +302,15 @@ export class ValueTable {
     }
   }
 
+  private placeChangedKeys(): void {
+    if (this.changedKeys.size === 0) return;
+    for (const mk of this.changedKeys) itemsAffectedBy(mk, this.currentMinute, this.dirty);
+    this.changedKeys.clear();
+  }
+
   /** Re-evaluates every marked item; returns the keys of values that changed, appeared or disappeared. */
   recompute(nowMs: number): string[] {
+    this.placeChangedKeys();
     const changed: string[] = [];
     const items = this.dirty;
     this.dirty = new Map();
