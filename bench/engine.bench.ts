@@ -3,6 +3,16 @@
  *
  *   npm run bench:engine            (re-executes itself with --expose-gc for the heap measurement)
  *   IOCBUS_BENCH_EVENTS=400000 npm run bench:engine     (smaller run)
+ *   IOCBUS_BENCH_QUICK=1 npm run bench:engine           (events/s only: a warm-up pass, a measured pass, the ceiling)
+ *   IOCBUS_BENCH_IN_FLIGHT=100000 …                     (dossiers interleaved at once; default 4000)
+ *   IOCBUS_BENCH_QUICK=1 IOCBUS_BENCH_BASELINE=/tmp/engine-base/packages/engine/src/index.ts npm run bench:engine
+ *       A/B: passes of the baseline engine and of this one alternate (IOCBUS_BENCH_ROUNDS pairs, default 8,
+ *       order flipped every round) on the same events; prints each pair and the median of the paired ratios.
+ *       On this shared machine one pass's figure moves by ±15 % with the load, so only pairs taken within
+ *       seconds of each other compare. The baseline: `git worktree add /tmp/engine-base <rev>` and
+ *       `ln -s "$PWD/node_modules" /tmp/engine-base/node_modules`; it must load as ESM (its package.json
+ *       says "type": "module"): loaded as CommonJS, every cross-module import becomes a getter call and the
+ *       same engine measured 25 % slower.
  *
  * Measures
  *  1. events/s of one PartitionEngine on a deterministic province stream (dossier lifecycles of ~7.3
@@ -28,9 +38,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { Catalog } from '@iocbus/catalog';
-import { createPartitionEngine, evaluate, mergePartials, type PartitionEngine } from '@iocbus/engine';
+import { pathToFileURL } from 'node:url';
+import { createPartitionEngine, evaluate, mergePartials, type PartitionEngine, type PartitionEngineOptions } from '@iocbus/engine';
 import { toEpochMs, type DossierEvent } from '@iocbus/events';
-import { DOSSIERS_PER_DAY, EVENTS_PER_DOSSIER, ProvinceStream, T0, provinceCatalog } from './province-stream.js';
+import { DOSSIERS_PER_DAY, EVENTS_PER_DOSSIER, IN_FLIGHT, ProvinceStream, T0, provinceCatalog } from './province-stream.js';
 
 if (typeof globalThis.gc !== 'function') {
   const r = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', ...process.argv.slice(1)], { stdio: 'inherit' });
@@ -57,7 +68,9 @@ function threadCpuMs(): number {
 
 const TOTAL_EVENTS = Number(process.env.IOCBUS_BENCH_EVENTS ?? 1_000_000);
 const OPEN_DOSSIERS = Number(process.env.IOCBUS_BENCH_OPEN ?? 1_000_000);
+const STREAM_IN_FLIGHT = Number(process.env.IOCBUS_BENCH_IN_FLIGHT ?? IN_FLIGHT);
 const PARTITIONS = 8;
+type CreateEngine = (o: PartitionEngineOptions) => PartitionEngine;
 // Events are generated a chunk at a time, then a full GC runs so that collecting the generator's garbage
 // does not land inside the timed section (it would not exist in the aggregator).
 const CHUNK = 25_000;
@@ -87,9 +100,9 @@ interface PassResult {
   engines: PartitionEngine[];
 }
 
-function runPass(catalog: Catalog, partitions: number): PassResult {
-  const stream = new ProvinceStream(42, DOSSIERS);
-  const engines = Array.from({ length: partitions }, () => createPartitionEngine({ catalog, allowedLatenessMs: 2 * 86_400_000, clock: () => T0 * 1000 }));
+function runPass(catalog: Catalog, partitions: number, create: CreateEngine = createPartitionEngine): PassResult {
+  const stream = new ProvinceStream(42, DOSSIERS, false, STREAM_IN_FLIGHT);
+  const engines = Array.from({ length: partitions }, () => create({ catalog, allowedLatenessMs: 2 * 86_400_000, clock: () => T0 * 1000 }));
   const r: PassResult = { events: 0, applyCpuMs: 0, advanceCpuMs: 0, drainCpuMs: 0, wallMs: 0, engines };
   let sinceDrain = 0;
   for (;;) {
@@ -134,7 +147,7 @@ function fnv(s: string): number {
 
 /** The unavoidable per-event work, on the same events: code look-up, one timestamp parse, one dedup hash. */
 function runCeiling(): { ms: number; cpuMs: number; events: number } {
-  const stream = new ProvinceStream(42, DOSSIERS);
+  const stream = new ProvinceStream(42, DOSSIERS, false, STREAM_IN_FLIGHT);
   const index = new Map<string, number>();
   let sink = 0;
   let ms = 0;
@@ -161,7 +174,7 @@ function runCeiling(): { ms: number; cpuMs: number; events: number } {
 }
 
 async function profilePass(catalog: Catalog, events: number): Promise<{ rows: Array<[string, number]>; gcShare: number }> {
-  const stream = new ProvinceStream(7, Math.round(events / EVENTS_PER_DOSSIER));
+  const stream = new ProvinceStream(7, Math.round(events / EVENTS_PER_DOSSIER), false, STREAM_IN_FLIGHT);
   const chunks: DossierEvent[][] = [];
   for (let c = stream.chunk(CHUNK); c.length > 0; c = stream.chunk(CHUNK)) chunks.push(c);
   // The simulated clock of each chunk is worked out before profiling: it parses every event's timestamp, which
@@ -233,11 +246,33 @@ function heapPerOpenDossier(catalog: Catalog): { bytes: number; open: number; he
 
 async function main(): Promise<void> {
   const catalog = provinceCatalog();
-  console.log(`engine bench: ${TOTAL_EVENTS.toLocaleString('en')} events (${DOSSIERS.toLocaleString('en')} dossiers over ${Math.round(DOSSIERS / DOSSIERS_PER_DAY)} days), node ${process.version}`);
+  console.log(`engine bench: ${TOTAL_EVENTS.toLocaleString('en')} events (${DOSSIERS.toLocaleString('en')} dossiers over ${Math.round(DOSSIERS / DOSSIERS_PER_DAY)} days, ${STREAM_IN_FLIGHT.toLocaleString('en')} in flight), node ${process.version}`);
 
   if (process.env.IOCBUS_BENCH_ONLY === 'heap') {
     const h = heapPerOpenDossier(catalog);
     console.log(`heap: ${h.open} open, ${h.heapMb.toFixed(0)} MB heap + ${h.buffersMb.toFixed(0)} MB buffers → ${h.bytes.toFixed(0)} B/open dossier`);
+    return;
+  }
+  const baseline = process.env.IOCBUS_BENCH_BASELINE;
+  if (process.env.IOCBUS_BENCH_QUICK !== undefined && baseline !== undefined) {
+    const base = ((await import(pathToFileURL(baseline).href)) as { createPartitionEngine: CreateEngine }).createPartitionEngine;
+    const rounds = Number(process.env.IOCBUS_BENCH_ROUNDS ?? 8);
+    const eps = (p: PassResult): number => p.events / (totalCpu(p) / 1000);
+    runPass(catalog, 1, base);
+    runPass(catalog, 1);
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const first = r % 2 === 0 ? 'baseline' : 'this';
+      const a = runPass(catalog, 1, first === 'baseline' ? base : createPartitionEngine);
+      const b = runPass(catalog, 1, first === 'baseline' ? createPartitionEngine : base);
+      const [pb, pt] = first === 'baseline' ? [a, b] : [b, a];
+      ratios.push(eps(pt) / eps(pb));
+      const fmt = (p: PassResult): string => `${Math.round(eps(p)).toLocaleString('en')} (apply ${p.applyCpuMs}, advance ${p.advanceCpuMs}, drain ${p.drainCpuMs} ms)`;
+      console.log(`round ${r + 1} (${first} first): baseline ${fmt(pb)} · this ${fmt(pt)} → ×${(eps(pt) / eps(pb)).toFixed(3)}`);
+    }
+    ratios.sort((x, y) => x - y);
+    const q = (f: number): string => (ratios[Math.min(ratios.length - 1, Math.floor(f * ratios.length))] as number).toFixed(3);
+    console.log(`this / baseline events per CPU-second: median ×${q(0.5)} (quartiles ×${q(0.25)} – ×${q(0.75)}), faster in ${ratios.filter((x) => x > 1).length} of ${ratios.length} rounds`);
     return;
   }
   if (process.env.IOCBUS_BENCH_QUICK !== undefined) {
@@ -258,6 +293,10 @@ async function main(): Promise<void> {
   const ceiling = runCeiling();
   const ceilingEps = ceiling.events / (ceiling.cpuMs / 1000);
   const st = single.engines[0]?.stats();
+
+  // Profiled before the 8-partition phase, so that phase's engines, 87,000 partials and 630,000 values are not
+  // in the heap while the profiled pass runs (its garbage-collection share then measures the engine's own).
+  const prof = await profilePass(catalog, Math.min(TOTAL_EVENTS, 300_000));
 
   const part = runPass(catalog, PARTITIONS);
   const all = part.engines.map((e) => e.partials());
@@ -280,8 +319,6 @@ async function main(): Promise<void> {
   const snapRun = timed(2, () => single.engines[0]?.snapshot() ?? new Uint8Array());
   const snap = snapRun.result;
   const restoreRun = timed(2, () => createPartitionEngine({ catalog, allowedLatenessMs: 0 }).restore(snap));
-
-  const prof = await profilePass(catalog, Math.min(TOTAL_EVENTS, 300_000));
 
   const ns = (1e6 * totalCpu(single)) / single.events;
   console.log('');

@@ -56,9 +56,13 @@ interface Pending {
   next: number;
 }
 
+/** Dossiers whose lifecycles the stream interleaves at once, by default. */
+export const IN_FLIGHT = 4000;
+
 /**
  * The province's dossiers, DOSSIERS_PER_DAY of them a day, each with its own lifecycle; the stream
- * interleaves ~4000 dossiers in flight, so a dossier's events are in order but far apart.
+ * interleaves `inFlight` dossiers (default IN_FLIGHT) at once, so a dossier's events are in order but far
+ * apart. More in flight spreads consecutive events over more dossiers (a larger working set of dossier state).
  */
 export class ProvinceStream {
   private readonly rnd: () => number;
@@ -70,6 +74,7 @@ export class ProvinceStream {
     seed: number,
     private readonly dossiers: number,
     private readonly openOnly = false,
+    private readonly inFlightMax = IN_FLIGHT,
   ) {
     this.rnd = mulberry32(seed);
   }
@@ -150,7 +155,7 @@ export class ProvinceStream {
   chunk(max: number): DossierEvent[] {
     const out: object[] = [];
     while (out.length < max) {
-      while (this.inFlight.length < 4000 && this.dossier < this.dossiers) this.inFlight.push({ events: this.lifecycle(this.dossier++), next: 0 });
+      while (this.inFlight.length < this.inFlightMax && this.dossier < this.dossiers) this.inFlight.push({ events: this.lifecycle(this.dossier++), next: 0 });
       if (this.inFlight.length === 0) break;
       const j = Math.floor(this.rnd() * this.inFlight.length);
       const d = this.inFlight[j] as Pending;
