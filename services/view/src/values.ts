@@ -63,6 +63,11 @@ function calendarItems(mk: MergedKey, out: Map<string, Item>): void {
   for (const it of (mk.items ??= itemsOfCalendarKey(mk))) out.set(it.id, it);
 }
 
+/** A module function, not a closure per evaluation (tsx names every closure it creates, at a cost per call). */
+function addInput(inputs: IndicatorPartial[], p: IndicatorPartial | null | undefined): void {
+  if (p !== null && p !== undefined) inputs.push(p);
+}
+
 function valueWindowOf(item: Item): ValueWindow {
   if (item.type === 'rolling') return 'rolling_1h';
   if (item.type === 'now') return 'now';
@@ -402,33 +407,30 @@ export class ValueTable {
     const minute = this.currentMinute;
     const nowMs = minute * MINUTE_MS;
     const inputs: IndicatorPartial[] = [];
-    const add = (p: IndicatorPartial | null | undefined): void => {
-      if (p !== null && p !== undefined) inputs.push(p);
-    };
     let kind: ValueWindow;
     let label: string;
     if (item.type === 'rolling') {
-      add(this.rollingBase(item.slot, minute));
-      for (const mk of item.slot.minutes) if (mk.window.index === minute) add(mk.merged());
+      addInput(inputs, this.rollingBase(item.slot, minute));
+      for (const mk of item.slot.minutes) if (mk.window.index === minute) addInput(inputs, mk.merged());
       if (inputs.length === 0) return [];
-      add(item.slot.now?.merged());
+      addInput(inputs, item.slot.now?.merged());
       kind = 'rolling_1h';
       label = 'rolling_1h';
     } else if (item.type === 'now') {
-      add(item.mk.merged());
+      addInput(inputs, item.mk.merged());
       kind = 'now';
       label = 'now';
     } else if (item.type === 'period') {
       const w = item.window;
-      for (const mk of item.slot.calendar) if (mk.window.kind === 'month' && mk.window.startMs >= w.startMs && mk.window.endMs <= w.endMs) add(mk.merged());
+      for (const mk of item.slot.calendar) if (mk.window.kind === 'month' && mk.window.startMs >= w.startMs && mk.window.endMs <= w.endMs) addInput(inputs, mk.merged());
       if (inputs.length === 0) return [];
-      if (isCurrent(w, nowMs)) add(item.slot.now?.merged());
+      if (isCurrent(w, nowMs)) addInput(inputs, item.slot.now?.merged());
       kind = w.kind as ValueWindow;
       label = w.label;
     } else {
-      add(item.mk.merged());
+      addInput(inputs, item.mk.merged());
       if (inputs.length === 0) return [];
-      if (isCurrent(item.mk.window, nowMs)) add(item.mk.slot.now?.merged());
+      if (isCurrent(item.mk.window, nowMs)) addInput(inputs, item.mk.slot.now?.merged());
       kind = item.mk.window.kind as ValueWindow;
       label = item.mk.window.label;
     }
