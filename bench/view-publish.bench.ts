@@ -1,5 +1,5 @@
 /**
- * `node --expose-gc --import tsx bench/view-publish.bench.ts` — the view's per-publish work, in process, without Kafka: what
+ * `npm run bench:view` (node --expose-gc --import tsx bench/view-publish.bench.ts) — the view's per-publish work, in process, without Kafka: what
  * ViewCore.apply + ViewCore.publish cost for the partials of the e2e phase of bench:pipeline (10,000 events/s in
  * batches of 500 every 50 ms, each batch with its own procedure code, units round-robin, a fifth of the events
  * resolving earlier dossiers; six aggregator partitions publishing every 100 ms).
