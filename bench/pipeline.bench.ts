@@ -1,8 +1,6 @@
 /**
  * `npm run bench:pipeline` — the streaming pipeline on a real broker, in three bounded phases, run in the order
  * 2, 3, 1: the two latency phases on a broker that has carried no other load yet, the throughput phase last.
- * (Run right after catch-up, e2e measured p50/p99 119/581 ms against 93/176 alone: the broker was still busy
- * with the catch-up topic, and the gateway's p99 until 202 rose to 440 ms.)
  *
  *  1. catch-up: the aggregator (createAggregator over the Kafka bus, in this process) replays a pre-filled
  *     events topic; events/s from its first applied record to the end of every partition, against kcat
@@ -34,34 +32,23 @@
  *     loop, so the later streams' times include the client's work on the earlier ones. Also each side's
  *     process CPU per update over all rounds (BENCH_CPU_PROF_DIR profiles the client processes too).
  *
- * Figures on the shared 2-core machine (load average 11–30 from other benchmarks; wall-clock figures swing
- * by several times from run to run — compare CPU per event and A/B pairs):
- *  - catch-up (300,000 events, BENCH_PHASES=catchup): at load 9, 157,844 and 188,116 events/s from the first
- *    event (kcat 429,116 and 435,014: ratio 0.37–0.43), 4.9 and 4.7 µs of aggregator CPU per event; at load
- *    16–23, 63,000–157,000 events/s at 3.8–5.2 µs. Before issue #5's second round: 149,123 events/s at 7.9 µs
- *    (load 10); this phase over the code before/after, alternated (load 9–13): 114,876 / 174,524 and 140,602 /
- *    175,238 events/s, 6.8 / 4.2 and 6.5 / 4.1 µs per event. Where it goes
- *    and what changed: services/aggregator/README.md "Catch-up". The engine stage here includes the flush the
- *    engine defers to its next publication (drainChanges); the 100k sample events are generated again after the
- *    aggregator's run rather than kept alive through it (every major GC marked them: 6.7 µs per event in the
- *    run before that change, 4.9 and 5.2 in the two after it, load 17–23).
- *  - e2e at 10,000 events/s: CPU per event gateway 25–30 µs, aggregator 18–22, view 12–20, broker 20–26,
- *    bench 13–16: about 1.1 cores for the pipeline. Best run (load 12): POST → view subscriber p50 181 ms,
- *    p99 1162 ms; POST → 202 p50 52 / p99 1118, 202 → partial appended 45 / 235, append → view subscriber
- *    52 / 223, append → this process's partials reader 17 / 123 ms. At load 15–30: p50 0.3–3.2 s, p99
- *    1.1–6.2 s, most of it POST → 202: when the machine gives these processes less than the ~1.1 cores they
- *    need, requests queue in front of the gateway and broker, and the load generator (32 requests in flight
- *    at most) falls behind the rate (4,800–9,900 events/s sent). The old figure (e2e_partials, before the
- *    view was included) was p50 2069 / p99 5252 ms.
- *  - fan-out, 1,000 SSE streams, one client process (raw sockets, every event parsed and checked): CPU per
- *    update over the rounds, view process 15.5–19.4 ms (with this bench's appends and polling; the hand-off
- *    itself 12 ms on average, 3.7 of JavaScript and 8.7 in the kernel's socket writes), client process
- *    10.4–11.9 ms (JSON.parse and checks ~3.3 of it, the rest mostly socket reads). Append → first stream
- *    p50 3–6 ms. Append → delivered at load 3.5–5: p50 11–18, p99 26–57 ms; at load 9–16: p50 18–20, p99
- *    57–132 ms: one round in which a process is descheduled mid-hand-off (wall p99 55–122 ms against 23–30
- *    ms of CPU) sets the p99 of 20 rounds. Before (alternated runs): ServerResponse.write, view 19.7 ms per
- *    update and first stream p50 6–9 ms; node's http client, client 13.0 ms per update and p99 145–185 ms
- *    against 57–86 with the raw-socket client at load 10–16.
+ * Figures. Three full runs one after another on a quiet machine (load average 0–2, at 63a2955):
+ *  - catch-up (300,000 events): 272,972 / 322,853 / 309,969 events/s from the aggregator's first event
+ *    (147,470 / 198,616 / 192,368 including the group join), kcat 422k–438k (ratio 0.64–0.74); 3.9–4.3 µs of
+ *    aggregator CPU per event: bus fetch 2.9–3.4, decode 1.3–1.4, engine apply 2.5–3.2 µs as stages measured on
+ *    the same records. Where it goes and what changed: services/aggregator/README.md "Catch-up".
+ *  - e2e at 10,000 events/s, POST → view subscriber p50 75–78 ms, p99 130–135 ms; split p50 / p99: gateway until
+ *    202 11 / 30–33, 202 → partial appended 43–50 / 67–100 (the aggregator publishes at most every 100 ms),
+ *    appended → view's SSE subscriber 13–14 / 21–39. CPU per event: gateway 15–17 µs, aggregator 16–21, view
+ *    14–17, broker 16–17, bench 8–9: about 0.7 of a core for the pipeline.
+ *  - fan-out, 1,000 SSE streams, one client process (raw sockets, every event parsed and checked): append →
+ *    delivered p50 13–14 ms, p99 27–41 ms; append → first stream p99 6–7 ms; the server's hand-off to all
+ *    streams p99 23–37 ms wall, 26–32 ms CPU (3–4 ms of it JavaScript, the rest the kernel's socket writes);
+ *    client CPU per update p50 10–12 ms.
+ * On the same machine shared with other benchmarks (load 9–30), every wall figure swings by several times:
+ * compare CPU per event and A/B pairs there. Two effects seen then: right after a catch-up the broker stayed busy
+ * with its topic (e2e p99 581 ms against 176 alone), which is why the latency phases run first; and with 20
+ * fan-out rounds one round in which a process is descheduled mid-hand-off sets the p99 (57–132 ms at load 9–16).
  *
  * Environment: KAFKA_BROKERS (else a broker is started), BENCH_CATCHUP_EVENTS (default 300000),
  * BENCH_E2E_RATE (events/s, default 10000), BENCH_E2E_SECONDS (measured, default 15), BENCH_E2E_WARMUP_SECONDS
