@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import * as http2 from 'node:http2';
 import { test, type TestContext } from 'node:test';
 import fc from 'fast-check';
-import { createInProcessBus } from '@iocbus/bus';
-import { fromKafkaRecord, parseCloudEvent, toProtoCloudEvent, type DossierEvent } from '@iocbus/events';
+import { parseCloudEvent, toProtoCloudEvent, type DossierEvent } from '@iocbus/events';
 import { loadIngestPackage } from './grpc.js';
 import { ACK_STATUS, decodeResponse, frameMessages, FrameSplitter, publishStream } from './h2-stream-client.js';
-import { buildTestGateway, sampleEvent, testConfig, testKeys, type TestKeys } from './test-support.js';
+import { gatewayWithH2Session, sampleEvent, testKeys, type TestKeys } from './test-support.js';
 
 interface Method {
   requestSerialize(value: unknown): Buffer;
@@ -90,19 +88,7 @@ let keys: TestKeys;
 
 async function gatewayOn(t: TestContext, streamMaxInFlight: number) {
   keys ??= await testKeys();
-  const bus = createInProcessBus();
-  await bus.admin.ensureTopics([{ name: TOPIC, partitions: 4 }]);
-  const { gateway } = buildTestGateway(testConfig(TOPIC, { grpc: { streamMaxInFlight } }), keys, bus.log, async () => {
-    await bus.admin.partitionCount(TOPIC);
-  });
-  const { grpcPort } = await gateway.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
-  const session = http2.connect(`http://127.0.0.1:${grpcPort}`);
-  t.after(async () => {
-    session.close();
-    await gateway.close();
-  });
-  const onTopic = async () => (await bus.source.readToEnd(TOPIC)).map((r) => fromKafkaRecord(r));
-  return { session, onTopic };
+  return gatewayWithH2Session(t, TOPIC, keys, { streamMaxInFlight });
 }
 
 function events(n: number): DossierEvent[] {

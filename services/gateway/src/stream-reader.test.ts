@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import { test, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { createInProcessBus } from '@iocbus/bus';
-import { fromKafkaRecord, parseCloudEvent, toProtoCloudEvent, type DossierEvent } from '@iocbus/events';
+import { parseCloudEvent, toProtoCloudEvent, type DossierEvent } from '@iocbus/events';
 import { loadIngestPackage } from './grpc.js';
 import { decodeResponse, frameMessages, FrameSplitter, PUBLISH_STREAM_PATH } from './h2-stream-client.js';
-import { bearer, buildTestGateway, ingestClient, sampleEvent, testConfig, testKeys, type StreamResponse, type TestKeys } from './test-support.js';
+import { bearer, gatewayWithH2Session, ingestClient, sampleEvent, testKeys, type StreamResponse, type TestKeys } from './test-support.js';
 
 interface Method {
   requestSerialize(value: unknown): Buffer;
@@ -17,19 +16,7 @@ let keys: TestKeys;
 
 async function gatewayOn(t: TestContext) {
   keys ??= await testKeys();
-  const bus = createInProcessBus();
-  await bus.admin.ensureTopics([{ name: TOPIC, partitions: 4 }]);
-  const { gateway } = buildTestGateway(testConfig(TOPIC, { grpc: { streamMaxInFlight: 64, maxMessageBytes: 2048 } }), keys, bus.log, async () => {
-    await bus.admin.partitionCount(TOPIC);
-  });
-  const { grpcPort } = await gateway.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
-  const session = http2.connect(`http://127.0.0.1:${grpcPort}`);
-  t.after(async () => {
-    session.close();
-    await gateway.close();
-  });
-  const onTopic = async () => (await bus.source.readToEnd(TOPIC)).map((r) => fromKafkaRecord(r));
-  return { session, grpcPort, onTopic };
+  return gatewayWithH2Session(t, TOPIC, keys, { streamMaxInFlight: 64, maxMessageBytes: 2048 });
 }
 
 function events(n: number): DossierEvent[] {

@@ -2,9 +2,12 @@
  * Helpers for the gateway's tests: sample events, keys, and a gateway wired to a given EventLog.
  * Shared by the in-process tests here and the Kafka tests under test/gateway/.
  */
+import * as http2 from 'node:http2';
+import type { TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { fromKafkaRecord, type DossierEvent } from '@iocbus/events';
 import { createLogger, createRegistry, type Logger, type Registry } from '@iocbus/telemetry';
-import type { AppendedRecord, BusRecord, EventLog } from '@iocbus/bus';
+import { createInProcessBus, type AppendedRecord, type BusRecord, type EventLog } from '@iocbus/bus';
 import { generateApiKey, type ApiKeyEntry } from './api-keys.js';
 import { createGateway, type Gateway, type GatewayDeps } from './app.js';
 import { gatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './config.js';
@@ -103,6 +106,31 @@ export function buildTestGateway(
   const logger = createLogger({ service: 'gateway', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const gateway = createGateway({ config, apiKeys: keys.entries, eventLog, probe, logger, registry, ...extra });
   return { gateway, registry, logger };
+}
+
+/**
+ * A gateway over an in-process bus (a 4-partition `topic`) with a raw HTTP/2 session to its gRPC port, for the
+ * tests that speak PublishStream frames themselves; `onTopic` reads back what landed. Closed after the test.
+ */
+export async function gatewayWithH2Session(
+  t: TestContext,
+  topic: string,
+  keys: TestKeys,
+  grpcConfig: NonNullable<GatewayConfigInput['grpc']>,
+): Promise<{ session: http2.ClientHttp2Session; grpcPort: number; onTopic: () => Promise<DossierEvent[]> }> {
+  const bus = createInProcessBus();
+  await bus.admin.ensureTopics([{ name: topic, partitions: 4 }]);
+  const { gateway } = buildTestGateway(testConfig(topic, { grpc: grpcConfig }), keys, bus.log, async () => {
+    await bus.admin.partitionCount(topic);
+  });
+  const { grpcPort } = await gateway.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
+  const session = http2.connect(`http://127.0.0.1:${grpcPort}`);
+  t.after(async () => {
+    session.close();
+    await gateway.close();
+  });
+  const onTopic = async () => (await bus.source.readToEnd(topic)).map((r) => fromKafkaRecord(r));
+  return { session, grpcPort, onTopic };
 }
 
 export interface MatrixRequest {
