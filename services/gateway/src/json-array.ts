@@ -2,8 +2,8 @@
  * JSON.parse of a body that holds a JSON array, element by element, straight from the chunks the socket
  * delivered: the result is exactly JSON.parse(Buffer.concat(chunks).toString('utf8')), without ever
  * building that Buffer and that string. A batch of 1000 events is ~0.5 MB; both copies are fresh large
- * allocations (the string one in V8's large-object space), and on the benchmark VM every fresh page
- * costs a ~20 µs page fault: together ~2.5 µs of CPU per event, a tenth of the HTTP path.
+ * allocations (the string one in V8's large-object space), each fresh page a page fault (~2 µs here):
+ * together ~2.5 µs of CPU per event when this was written, a tenth of the HTTP path then.
  *
  * Elements are split at the top level of the array (string- and nesting-aware) and parsed one by one.
  * JSON has no context across elements, and every split falls on an ASCII byte, which a UTF-8 decoder
