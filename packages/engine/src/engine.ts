@@ -24,7 +24,7 @@ import { D_COMBO, D_END_AT, D_END_KIND, D_EV_COUNT, D_FEE_AT, D_FLAGS, D_FP_HEAD
 import { CHANNEL_NAMES, Lifecycle, toSec, typeCode, type LifecycleHost } from './lifecycle.js';
 import { kindName } from './time.js';
 import { TimerHeap } from './timers.js';
-import { Accumulator, type Cell, type WindowInst } from './windows.js';
+import { Accumulator, type WindowInst } from './windows.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -430,11 +430,11 @@ class Engine implements PartitionEngine, LifecycleHost {
           acc.applyValue(n, M.evE, dv);
           if (A.proc !== B.proc) {
             if (B.proc >= 0) {
-              acc.applyValue(n, M.procSum, -B.proc);
+              acc.applyProcSum(n, -B.proc);
               acc.applySketch(n, B.proc, -1);
             }
             if (A.proc >= 0) {
-              acc.applyValue(n, M.procSum, A.proc);
+              acc.applyProcSum(n, A.proc);
               acc.applySketch(n, A.proc, 1);
             }
           }
@@ -480,7 +480,7 @@ class Engine implements PartitionEngine, LifecycleHost {
     this.acc.applyMask(n, E_BASE, g.eMask, sign);
     this.acc.applyValue(n, M.evE, sign * g.ev);
     if (g.proc >= 0) {
-      this.acc.applyValue(n, M.procSum, sign * g.proc);
+      this.acc.applyProcSum(n, sign * g.proc);
       this.acc.applySketch(n, g.proc, sign);
     }
   }
@@ -550,7 +550,9 @@ class Engine implements PartitionEngine, LifecycleHost {
     if (ms === undefined) return;
     const sec = Math.floor(ms / 1000);
     if (sec <= this.nowSec) return;
-    // Pending facts land before windows close or are evicted, as if applied with their events.
+    // Pending facts land before windows close or are evicted, as if applied with their events (except in
+    // the minute buckets this move evicts: Accumulator.prepareAdvance).
+    this.acc.prepareAdvance(sec);
     this.flush();
     this.setNow(sec);
     const s = this.store;
@@ -611,39 +613,28 @@ class Engine implements PartitionEngine, LifecycleHost {
    * small Float64Array per partial costs a native allocation each (V8 keeps typed arrays over 64 bytes off
    * the JS heap), which was 6 % of the engine's time at a drain every 250,000 events.
    */
-  private toPartials(cells: readonly Cell[]): IndicatorPartial[] {
+  private toPartials(cells: readonly number[]): IndicatorPartial[] {
     const MC = MEASURE_COUNT;
+    const acc = this.acc;
     const buf = new Float64Array(cells.length * MC);
-    const m = this.acc.m;
     const out = new Array<IndicatorPartial>(cells.length);
     for (let i = 0; i < cells.length; i++) {
-      const c = cells[i] as Cell;
+      const c = cells[i] as number;
       const base = i * MC;
-      for (let j = 0; j < MC; j++) buf[base + j] = m[c.off + j] as number;
-      out[i] = this.toPartial(c, buf.subarray(base, base + MC));
+      acc.copyMeasures(c, buf, base);
+      const win = acc.windowOf(c);
+      const window = this.winRef(win);
+      const scope = this.scopeRef(acc.scopeIdOf(c));
+      // The key string is built once per cell and kept with it.
+      const key = (acc.keys[c] ??= partialKey({ window, scope }));
+      out[i] = { key, window, scope, measures: buf.subarray(base, base + MC), sketch: acc.sketchOf(c), closed: win.closed, revised: acc.revised(c) };
     }
     return out;
   }
 
-  private toPartial(c: Cell, measures: Float64Array): IndicatorPartial {
-    const window = this.winRef(c.win);
-    const scope = this.scopeRef(c.scope);
-    // The key string is built once per cell and kept on it.
-    c.key ??= partialKey({ window, scope });
-    return {
-      key: c.key,
-      window,
-      scope,
-      measures,
-      sketch: c.sketch === null || c.sketch.isEmpty() ? null : c.sketch.clone(),
-      closed: c.win.closed,
-      revised: c.revised,
-    };
-  }
-
   partials(): IndicatorPartial[] {
     this.flush();
-    return this.toPartials([...this.acc.allCells()]);
+    return this.toPartials(this.acc.allCells());
   }
 
   drainChanges(): PartialChanges {
@@ -661,17 +652,15 @@ class Engine implements PartitionEngine, LifecycleHost {
 
   stats(): EngineStats {
     this.flush();
-    let cells = 0;
-    for (const _ of this.acc.allCells()) cells++;
     const province = this.acc.now.get(0);
     return {
       applied: this.applied,
       duplicates: this.duplicates,
       dossiers: this.store.live,
-      open: province === undefined ? 0 : this.acc.measure(province, M.inProcess),
+      open: province < 0 ? 0 : this.acc.measure(province, M.inProcess),
       lateDropped: this.acc.lateDropped,
       dossiersEvicted: this.dossiersEvicted,
-      cells,
+      cells: this.acc.live,
     };
   }
 
@@ -715,12 +704,7 @@ class Engine implements PartitionEngine, LifecycleHost {
       if (gauge.deadline !== 0) this.timers.push(gauge.deadline, idx);
     }
     this.acc.ensureNowProvince();
-    for (const c of this.acc.allCells()) {
-      if (!c.dirty) {
-        c.dirty = true;
-        this.acc.dirty.push(c);
-      }
-    }
+    this.acc.markAllDirty();
   }
 }
 

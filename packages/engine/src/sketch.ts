@@ -57,6 +57,71 @@ export class Sketch {
   private dense: number[] | null = null;
   private offset = 0;
 
+  /**
+   * A sketch holding exactly `counts[j]` at `keys[j]` for j < n, with the given totals (count includes
+   * zeroCount, as after addPrecomputed). Keys must be strictly ascending; zero counts are dropped. Builds
+   * the final store in one pass (sparse up to SPARSE_MAX keys, else dense with the slack toDense leaves)
+   * instead of n addPrecomputed calls, which would re-shift the sorted lists and re-grow the dense array.
+   */
+  static fromSorted(keys: ArrayLike<number>, counts: ArrayLike<number>, n: number, count: number, zeroCount: number): Sketch {
+    const s = new Sketch();
+    s.count = count;
+    s.zeroCount = zeroCount;
+    let kept = 0;
+    for (let j = 0; j < n; j++) {
+      if (j > 0 && !((keys[j] as number) > (keys[j - 1] as number))) throw new RangeError('Sketch.fromSorted: keys must be strictly ascending');
+      if (counts[j] !== 0) kept++;
+    }
+    if (kept === 0) return s;
+    if (kept <= SPARSE_MAX) {
+      const ks = new Array<number>(kept);
+      const cs = new Array<number>(kept);
+      let i = 0;
+      for (let j = 0; j < n; j++) {
+        const c = counts[j] as number;
+        if (c === 0) continue;
+        ks[i] = keys[j] as number;
+        cs[i++] = c;
+      }
+      s.keys = ks;
+      s.counts = cs;
+      return s;
+    }
+    let lo = NaN;
+    let hi = NaN;
+    for (let j = 0; j < n; j++) {
+      if (counts[j] === 0) continue;
+      if (Number.isNaN(lo)) lo = keys[j] as number;
+      hi = keys[j] as number;
+    }
+    const slack = Math.max(8, hi - lo + 1) >> 1;
+    const d = zeros(hi - lo + 1 + 2 * slack);
+    for (let j = 0; j < n; j++) {
+      const c = counts[j] as number;
+      if (c !== 0) d[(keys[j] as number) - lo + slack] = c;
+    }
+    s.dense = d;
+    s.offset = lo - slack;
+    return s;
+  }
+
+  /**
+   * A dense sketch holding counts[from + i] at key firstKey + i for i < length (zeros allowed), with the given
+   * totals. One copy into the dense array, for a source that already holds a contiguous count range (a
+   * SketchTable's dense store): cheaper than listing its keys for fromSorted.
+   */
+  static fromDense(counts: ArrayLike<number>, from: number, length: number, firstKey: number, count: number, zeroCount: number): Sketch {
+    const s = new Sketch();
+    s.count = count;
+    s.zeroCount = zeroCount;
+    if (length <= 0) return s;
+    const d = new Array<number>(length);
+    for (let i = 0; i < length; i++) d[i] = counts[from + i] as number;
+    s.dense = d;
+    s.offset = firstKey;
+    return s;
+  }
+
   /** Adds `weight` (may be negative, to retract) observations of `value`. */
   add(value: number, weight: number): void {
     this.addPrecomputed(Sketch.keyOf(value), weight);

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { EngineDecodeError } from './errors.js';
+import { M, MEASURE_COUNT } from './measures.js';
+import { ComboTable } from './scopes.js';
+import { WK } from './time.js';
+import { Accumulator } from './windows.js';
 import { canonical, engineAt, ev, ms } from './testkit.js';
 
 function busyEngine() {
@@ -75,4 +79,20 @@ test('a version-1 snapshot (one block per dossier field) restores into the same 
   const c = engineAt('2000-01-01 00:00');
   c.restore(v2);
   assert.deepEqual(canonical(c.partials()), canonical(a.partials()));
+});
+
+test('restored cell measures must be counts (Int32), except the processing-seconds sum', () => {
+  // The accumulator keeps counts in an Int32Array: a snapshot claiming a fractional or out-of-range count
+  // is refused rather than silently truncated; the one float measure keeps any value.
+  const acc = new Accumulator({ allowedLatenessSec: 0, retentionSec: [7200, 86_400, 86_400, -Infinity, -Infinity] }, new ComboTable());
+  const w = acc.restoreWindow(WK.Day, 20_000, false);
+  const measures = (at: number, v: number) => Object.assign(new Float64Array(MEASURE_COUNT), { [at]: v });
+  for (const bad of [1.5, 2 ** 31, -(2 ** 31) - 1, NaN]) {
+    assert.throws(() => acc.restoreCell(w, 1, measures(M.received, bad), false, null), (err: unknown) => err instanceof EngineDecodeError && /not a count/.test(err.message));
+  }
+  const c = acc.restoreCell(w, 2, measures(M.procSum, 1e12 + 0.5), true, null);
+  assert.equal(acc.measure(c, M.procSum), 1e12 + 0.5);
+  assert.equal(acc.revised(c), true);
+  const d = acc.restoreCell(w, 3, measures(M.received, -(2 ** 31)), false, null);
+  assert.equal(acc.measure(d, M.received), -(2 ** 31));
 });

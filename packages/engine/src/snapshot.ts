@@ -62,12 +62,14 @@ function writeWindow(w: ByteWriter, acc: Accumulator, win: WindowInst): void {
   w.svar(win.index);
   w.u8(win.closed ? 1 : 0);
   const cells = win.cells();
+  const measures = new Float64Array(MEASURE_COUNT);
   w.uvar(cells.length);
   for (const c of cells) {
-    w.uvar(c.scope);
-    w.u8(c.revised ? 1 : 0);
-    writeMeasures(w, acc.m.subarray(c.off, c.off + MEASURE_COUNT));
-    writeSketch(w, c.sketch);
+    w.uvar(acc.scopeIdOf(c));
+    w.u8(acc.revised(c) ? 1 : 0);
+    acc.copyMeasures(c, measures, 0);
+    writeMeasures(w, measures);
+    writeSketch(w, acc.sketchOf(c));
   }
 }
 
@@ -237,10 +239,7 @@ export function decodeSnapshot(bytes: Uint8Array, provinceCode: string, timing: 
     for (let i = 0; i < n; i++) {
       const scope = r.uvar();
       const revised = r.u8() === 1;
-      const cell = acc.restoreCell(win, scope);
-      cell.revised = revised;
-      acc.m.set(readMeasures(r), cell.off);
-      cell.sketch = readSketch(r);
+      acc.restoreCell(win, scope, readMeasures(r), revised, readSketch(r));
     }
   };
   for (let kind = 0; kind < 5; kind++) {

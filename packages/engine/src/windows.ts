@@ -9,20 +9,20 @@
  * tombstone them); a fact for an evicted window is dropped and counted. Minute windows (rolling_1h) never
  * close; they are evicted after their own, short retention.
  */
-import { MEASURE_COUNT } from './measures.js';
+import { EngineDecodeError } from './errors.js';
+import { M, MEASURE_COUNT } from './measures.js';
 import { SCOPES_PER_COMBO } from './scopes.js';
 import { Sketch } from './sketch.js';
+import { SketchLog } from './sketch-log.js';
+import { SketchTable } from './sketch-table.js';
 import { WK, civilYearMonth, localDay, windowEnd, windowIndex, windowStart } from './time.js';
-
-const CHUNK_BITS = 6;
-const CHUNK = 1 << CHUNK_BITS;
 
 export class WindowInst {
   /**
-   * Cells by scope id, in chunks of 64: a window touches few of the thousands of scopes, and short-lived
-   * minute windows must not pay for an array as long as the scope table.
+   * Cell id by scope id (-1 = none), grown to the highest scope touched: a window touches a few hundred
+   * scopes at most, and a look-up is one typed-array load.
    */
-  private chunks: (Cell | undefined)[][] = [];
+  cellByScope: Int32Array = NO_CELLS;
   closed = false;
   evicted = false;
   constructor(
@@ -34,56 +34,37 @@ export class WindowInst {
     readonly keepUntilSec: number,
   ) {}
 
-  get(scope: number): Cell | undefined {
-    const chunk = this.chunks[scope >> CHUNK_BITS];
-    return chunk === undefined ? undefined : chunk[scope & (CHUNK - 1)];
+  get(scope: number): number {
+    const t = this.cellByScope;
+    return scope < t.length ? (t[scope] as number) : -1;
   }
 
-  set(scope: number, c: Cell): void {
-    const ci = scope >> CHUNK_BITS;
-    while (this.chunks.length <= ci) this.chunks.push(undefined as unknown as (Cell | undefined)[]);
-    let chunk = this.chunks[ci];
-    if (chunk === undefined) {
-      chunk = new Array<Cell | undefined>(CHUNK).fill(undefined);
-      this.chunks[ci] = chunk;
-    }
-    chunk[scope & (CHUNK - 1)] = c;
+  set(scope: number, cell: number): void {
+    if (scope >= this.cellByScope.length) this.reserve(scope + 1);
+    this.cellByScope[scope] = cell;
   }
 
-  forEachCell(fn: (c: Cell) => void): void {
-    for (let i = 0; i < this.chunks.length; i++) {
-      const chunk = this.chunks[i];
-      if (chunk === undefined) continue;
-      for (let j = 0; j < CHUNK; j++) {
-        const c = chunk[j];
-        if (c !== undefined) fn(c);
-      }
-    }
+  /** Makes room for scope ids below n (doubling from 64). */
+  reserve(n: number): void {
+    const t = this.cellByScope;
+    if (n <= t.length) return;
+    let size = Math.max(64, t.length);
+    while (size < n) size *= 2;
+    const next = new Int32Array(size).fill(-1);
+    next.set(t);
+    this.cellByScope = next;
   }
 
-  cells(): Cell[] {
-    const out: Cell[] = [];
-    this.forEachCell((c) => out.push(c));
+  /** Cell ids of this window, in scope order. */
+  cells(): number[] {
+    const out: number[] = [];
+    const t = this.cellByScope;
+    for (let i = 0; i < t.length; i++) if ((t[i] as number) >= 0) out.push(t[i] as number);
     return out;
   }
 }
 
-/**
- * A (window, scope) cell. Its measures live in the accumulator's shared slab at [off, off + MEASURE_COUNT):
- * one big Float64Array instead of one small typed array per cell, which V8 allocates and frees slowly.
- */
-export class Cell {
-  sketch: Sketch | null = null;
-  dirty = false;
-  revised = false;
-  /** partialKey of this cell, filled in when first published. */
-  key: string | undefined = undefined;
-  constructor(
-    readonly win: WindowInst,
-    readonly scope: number,
-    readonly off: number,
-  ) {}
-}
+const NO_CELLS = new Int32Array(0);
 
 export interface WindowTiming {
   allowedLatenessSec: number;
@@ -97,30 +78,67 @@ export interface WindowTiming {
 }
 
 /** An evicted cell, as reported by drain(): its window, scope and (when it was ever published) key. */
-export type EvictedKey = Pick<Cell, 'win' | 'scope' | 'key'>;
+export interface EvictedKey {
+  win: WindowInst;
+  scope: number;
+  key: string | undefined;
+}
 
 // Quarters and years are not accumulated: they are sums of months, formed when evaluating (evaluate.ts).
 // That saves two of every five cell updates per fact.
 const CAL_KINDS = [WK.Day, WK.Month] as const;
 
 const MC = MEASURE_COUNT;
+const M_PROC_SUM = M.procSum;
+// Cell flag bits.
+const DIRTY = 1;
+const REVISED = 2;
 
+/**
+ * Every (window, scope) cell of a partition, as integer ids into typed arrays: measures (MEASURE_COUNT per
+ * cell in one Float64Array), flags, scope, and a sketch per cell in a SketchTable. Ids of evicted cells are
+ * reused. Why ids rather than a Cell object per cell: resolving the ~10 cells of a fact read each cell's
+ * object (a cache miss apiece, the objects scattered over the heap) and every window held JS arrays of them;
+ * now a fact reads one Int32Array entry per cell and a flag byte from an array small enough to stay cached.
+ */
 export class Accumulator {
-  /** Measures of every cell, MEASURE_COUNT per cell (see Cell.off). */
-  m = new Float64Array(MC * 1024);
-  private slabUsed = 0;
-  private freeOffs: number[] = [];
+  /**
+   * Counting measures of every cell, MEASURE_COUNT per cell: cell c at [c * MEASURE_COUNT, (c + 1) *
+   * MEASURE_COUNT). Int32, not Float64: every measure but one is a count of dossiers or events (far below
+   * 2^31 in one partition's cell), and at 4 bytes a fact's family of measures spans one or two cache lines
+   * instead of two or three. The one sum that can pass 2^31, processing seconds, lives in `procSum`; its
+   * slot here stays 0.
+   */
+  private m = new Int32Array(MC * 1024);
+  /** processing_seconds_sum per cell. */
+  private procSum = new Float64Array(1024);
+  /** DIRTY | REVISED per cell. */
+  private flags = new Uint8Array(1024);
+  private scopeOf = new Int32Array(1024);
+  private winOf: (WindowInst | undefined)[] = [];
+  /** partialKey of each cell, filled in by the engine when first published (engine.ts). */
+  readonly keys: (string | undefined)[] = [];
+  private readonly sketches = new SketchTable(1024);
+  /** Processing-time values not yet added to `sketches` (see sketch-log.ts). */
+  private readonly sketchLog = new SketchLog(this.sketches);
+  private cellsUsed = 0;
+  /** Length of the widest window's cell table (new windows start that wide). */
+  private scopeSpan = 0;
+  private freeCells: number[] = [];
+  /** Cells held (allocated and not evicted). */
+  live = 0;
+
   readonly byKind: Map<number, WindowInst>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
   readonly now = new WindowInst(WK.Now, 0, 0, 0, Infinity);
-  dirty: Cell[] = [];
-  evicted: EvictedKey[] = [];
+  private dirty: number[] = [];
+  private evicted: EvictedKey[] = [];
   /** Facts dropped because their window was already evicted (too late even for retention). */
   lateDropped = 0;
   nowSec = 0;
   private minuteFloorSec = 0;
 
-  // Up to 3 windows (day, month, minute) × 5 scopes cells resolved for one fact, and their slab offsets.
-  readonly scratch: Cell[] = new Array<Cell>(15);
+  // Up to 3 windows (day, month, minute) × 5 scopes cells resolved for one fact: their ids and slab offsets.
+  private readonly ids = new Int32Array(15);
   private readonly offs = new Int32Array(15);
   private dayCache = new Map<number, (WindowInst | null)[]>();
   private lastDay = -1;
@@ -160,6 +178,9 @@ export class Accumulator {
     const keep = this.keepUntil(kind, index);
     if (keep <= this.nowSec) return null;
     w = new WindowInst(kind, index, windowStart(kind, index), windowEnd(kind, index), keep);
+    // Sized like the widest window so far: a minute window is born every minute and would otherwise grow
+    // its table three or four times on the way to the few hundred scopes of its first facts.
+    w.reserve(this.scopeSpan);
     if (kind !== WK.Minute && this.nowSec >= w.endSec + this.timing.allowedLatenessSec) w.closed = true;
     map.set(index, w);
     return w;
@@ -180,60 +201,80 @@ export class Accumulator {
     return ctx;
   }
 
-  private allocOff(): number {
-    const free = this.freeOffs.pop();
-    if (free !== undefined) {
+  // ---- cells ----------------------------------------------------------------------------------------
+
+  private newCell(w: WindowInst, scope: number): number {
+    let c = this.freeCells.pop();
+    if (c !== undefined) {
       // A loop, not m.fill(0, …): for a few dozen elements the builtin's call costs more than the stores.
       const m = this.m;
-      for (let i = free; i < free + MC; i++) m[i] = 0;
-      return free;
+      const o = c * MC;
+      for (let i = o; i < o + MC; i++) m[i] = 0;
+      this.procSum[c] = 0;
+    } else {
+      c = this.cellsUsed++;
+      if (c >= this.flags.length) this.growCells(this.flags.length * 2);
     }
-    if (this.slabUsed + MC > this.m.length) {
-      const next = new Float64Array(this.m.length * 2);
-      next.set(this.m);
-      this.m = next;
-    }
-    const off = this.slabUsed;
-    this.slabUsed += MC;
-    return off;
-  }
-
-  private newCell(w: WindowInst, scope: number): Cell {
-    const c = new Cell(w, scope, this.allocOff());
+    this.flags[c] = 0;
+    this.scopeOf[c] = scope;
+    this.winOf[c] = w;
+    this.keys[c] = undefined;
     w.set(scope, c);
+    if (w.cellByScope.length > this.scopeSpan) this.scopeSpan = w.cellByScope.length;
+    this.live++;
     return c;
   }
 
-  private cell(w: WindowInst, scope: number): Cell {
-    let c = w.get(scope);
-    if (c === undefined) c = this.newCell(w, scope);
-    if (!c.dirty) {
-      c.dirty = true;
+  private growCells(n: number): void {
+    const m = new Int32Array(n * MC);
+    m.set(this.m);
+    this.m = m;
+    const ps = new Float64Array(n);
+    ps.set(this.procSum);
+    this.procSum = ps;
+    const f = new Uint8Array(n);
+    f.set(this.flags);
+    this.flags = f;
+    const sc = new Int32Array(n);
+    sc.set(this.scopeOf);
+    this.scopeOf = sc;
+  }
+
+  private markDirty(c: number): void {
+    const f = this.flags[c] as number;
+    if ((f & DIRTY) === 0) {
+      this.flags[c] = f | DIRTY;
       this.dirty.push(c);
     }
-    if (w.closed) c.revised = true;
-    return c;
   }
 
   private addCells(w: WindowInst, combo: number, n: number): number {
     const s = this.combos.scopes;
     const o = combo * SCOPES_PER_COMBO;
+    const t = w.cellByScope;
+    const flags = this.flags;
+    const mark = w.closed ? DIRTY | REVISED : DIRTY;
     for (let k = 0; k < SCOPES_PER_COMBO; k++) {
       const scope = s[o + k] as number;
-      if (scope >= 0) {
-        const c = this.cell(w, scope);
-        this.scratch[n] = c;
-        this.offs[n++] = c.off;
+      if (scope < 0) continue;
+      let c = scope < t.length ? (t[scope] as number) : -1;
+      if (c < 0) c = this.newCell(w, scope);
+      const f = flags[c] as number;
+      if ((f & mark) !== mark) {
+        if ((f & DIRTY) === 0) this.dirty.push(c);
+        flags[c] = f | mark;
       }
+      this.ids[n] = c;
+      this.offs[n++] = c * MC;
     }
     return n;
   }
 
   /**
-   * What the last resolve() left in scratch/offs, so that the next fact of the same dossier in the same
+   * What the last resolve() left in ids/offs, so that the next fact of the same dossier in the same
    * day, minute (or none) and combo — received and fee facts often are — reuses it: its cells are already
    * resolved, dirty and marked revised where closed. Anything that could change that answer or overwrite
-   * scratch (resolveNow, advance, drain) clears it.
+   * ids/offs (resolveNow, advance, drain) clears it.
    */
   private memoValid = false;
   private memoDay = 0;
@@ -283,7 +324,9 @@ export class Accumulator {
 
   /** Creates the province gauge cell, so in_process / overdue read 0 rather than nothing before any dossier. */
   ensureNowProvince(): void {
-    this.cell(this.now, 0);
+    let c = this.now.get(0);
+    if (c < 0) c = this.newCell(this.now, 0);
+    this.markDirty(c);
   }
 
   resolveNow(combo: number): number {
@@ -302,6 +345,7 @@ export class Accumulator {
     }
   }
 
+  /** Adds delta to counting measure idx (not processing_seconds_sum: applyProcSum) of the resolved cells. */
   applyValue(n: number, idx: number, delta: number): void {
     if (delta === 0) return;
     const m = this.m;
@@ -309,21 +353,66 @@ export class Accumulator {
     for (let i = 0; i < n; i++) m[(offs[i] as number) + idx]! += delta;
   }
 
+  applyProcSum(n: number, delta: number): void {
+    const ps = this.procSum;
+    const ids = this.ids;
+    for (let i = 0; i < n; i++) ps[ids[i] as number]! += delta;
+  }
+
   applySketch(n: number, value: number, weight: number): void {
-    const key = Sketch.keyOf(value);
-    for (let i = 0; i < n; i++) {
-      const c = this.scratch[i] as Cell;
-      (c.sketch ??= new Sketch()).addPrecomputed(key, weight);
-    }
+    this.sketchLog.addMany(this.ids, n, Sketch.keyOf(value), weight);
   }
 
-  /** Measures of a cell, copied out. */
-  measuresOf(c: Cell): Float64Array {
-    return this.m.slice(c.off, c.off + MC);
+  // ---- reading cells --------------------------------------------------------------------------------
+
+  measure(c: number, idx: number): number {
+    return idx === M_PROC_SUM ? (this.procSum[c] as number) : (this.m[c * MC + idx] as number);
   }
 
-  measure(c: Cell, idx: number): number {
-    return this.m[c.off + idx] as number;
+  /** Copies the cell's measures into out[at, at + MEASURE_COUNT). */
+  copyMeasures(c: number, out: Float64Array, at: number): void {
+    const m = this.m;
+    const from = c * MC;
+    for (let j = 0; j < MC; j++) out[at + j] = m[from + j] as number;
+    out[at + M_PROC_SUM] = this.procSum[c] as number;
+  }
+
+  windowOf(c: number): WindowInst {
+    return this.winOf[c] as WindowInst;
+  }
+
+  scopeIdOf(c: number): number {
+    return this.scopeOf[c] as number;
+  }
+
+  revised(c: number): boolean {
+    return ((this.flags[c] as number) & REVISED) !== 0;
+  }
+
+  setRevised(c: number): void {
+    this.flags[c] = (this.flags[c] as number) | REVISED;
+  }
+
+  /** The cell's sketch as a new Sketch, or null when empty. */
+  sketchOf(c: number): Sketch | null {
+    this.sketchLog.flush(this.cellsUsed);
+    return this.sketches.toSketch(c);
+  }
+
+  // ---- clock ----------------------------------------------------------------------------------------
+
+  /**
+   * Called before the facts pending for a clock move to `nowSec` are applied: facts whose minute bucket that
+   * move evicts skip it. The engine applies a batch's facts just before it moves the clock past them, and a
+   * batch often spans more than the rolling hour; without this each such fact created a minute window (and
+   * cells, and sketch entries) that the same advance evicted again, reported as a tombstone of a key never
+   * published.
+   */
+  prepareAdvance(nowSec: number): void {
+    const floor = nowSec - (this.timing.retentionSec[WK.Minute] as number) - 60;
+    if (floor <= this.minuteFloorSec) return;
+    this.minuteFloorSec = floor;
+    this.memoValid = false;
   }
 
   /** Advances the clock: closes windows past end + lateness, evicts those past retention. */
@@ -340,21 +429,12 @@ export class Accumulator {
           w.evicted = true;
           evictedAny = true;
           map.delete(w.index);
-          // The cell itself is the eviction record: it already holds its window and usually its key.
-          w.forEachCell((c) => {
-            this.evicted.push(c);
-            this.freeOffs.push(c.off);
-          });
+          for (const c of w.cells()) this.evictCell(w, c);
           continue;
         }
         if (kind !== WK.Minute && !w.closed && nowSec >= w.endSec + this.timing.allowedLatenessSec) {
           w.closed = true;
-          w.forEachCell((c) => {
-            if (!c.dirty) {
-              c.dirty = true;
-              this.dirty.push(c);
-            }
-          });
+          for (const c of w.cells()) this.markDirty(c);
         }
       }
     }
@@ -362,25 +442,49 @@ export class Accumulator {
       this.dayCache.clear();
       this.lastCtx = null;
       this.lastMinute = null;
+      // Evicted cells were unflagged (their ids are free): drop them from the dirty list before any reuse.
+      const flags = this.flags;
+      this.dirty = this.dirty.filter((c) => ((flags[c] as number) & DIRTY) !== 0);
     }
-    if (this.dirty.length > 0 && evictedAny) this.dirty = this.dirty.filter((c) => !c.win.evicted);
+  }
+
+  private evictCell(w: WindowInst, c: number): void {
+    this.evicted.push({ win: w, scope: this.scopeOf[c] as number, key: this.keys[c] });
+    this.flags[c] = 0;
+    this.winOf[c] = undefined;
+    this.keys[c] = undefined;
+    this.sketchLog.flush(this.cellsUsed); // logged values of c land before c is cleared and its id reused
+    this.sketches.clear(c);
+    this.freeCells.push(c);
+    this.live--;
   }
 
   /** Cells changed since the last drain (each once), and window keys evicted since then. */
-  drain(): { cells: Cell[]; evicted: EvictedKey[] } {
+  drain(): { cells: number[]; evicted: EvictedKey[] } {
     this.memoValid = false;
-    const cells = this.dirty.filter((c) => !c.win.evicted);
-    for (const c of this.dirty) c.dirty = false;
+    const cells = this.dirty;
+    const flags = this.flags;
+    for (const c of cells) flags[c] = (flags[c] as number) & ~DIRTY;
     this.dirty = [];
     const evicted = this.evicted;
     this.evicted = [];
     return { cells, evicted };
   }
 
-  *allCells(): IterableIterator<Cell> {
-    for (const map of this.byKind) for (const w of map.values()) yield* w.cells();
-    yield* this.now.cells();
+  /** Every held cell: windows by kind, then the now window. */
+  allCells(): number[] {
+    const out: number[] = [];
+    for (const map of this.byKind) for (const w of map.values()) for (const c of w.cells()) out.push(c);
+    for (const c of this.now.cells()) out.push(c);
+    return out;
   }
+
+  /** Marks every held cell changed (after a restore, so the next drain re-publishes everything). */
+  markAllDirty(): void {
+    for (const c of this.allCells()) this.markDirty(c);
+  }
+
+  // ---- restore --------------------------------------------------------------------------------------
 
   /** Restores the clock from a snapshot without closing or evicting anything. */
   restoreClock(nowSec: number): void {
@@ -395,8 +499,18 @@ export class Accumulator {
     return w;
   }
 
-  restoreCell(w: WindowInst, scope: number): Cell {
-    return this.newCell(w, scope);
+  /** A restored cell with its measures, revised flag and sketch. */
+  restoreCell(w: WindowInst, scope: number, measures: Float64Array, revised: boolean, sketch: Sketch | null): number {
+    for (let j = 0; j < MC; j++) {
+      const v = measures[j] as number;
+      if (j !== M_PROC_SUM && (v | 0) !== v) throw new EngineDecodeError(`snapshot measure ${j} of a cell is ${v}, not a count`);
+    }
+    const c = this.newCell(w, scope);
+    for (let j = 0; j < MC; j++) this.m[c * MC + j] = j === M_PROC_SUM ? 0 : (measures[j] as number);
+    this.procSum[c] = measures[M_PROC_SUM] as number;
+    if (revised) this.flags[c] = REVISED;
+    if (sketch !== null) this.sketches.load(c, sketch);
+    return c;
   }
 
   /** Index of `kind`'s window holding tSec (exposed for tests and the snapshot). */
