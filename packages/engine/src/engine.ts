@@ -597,15 +597,9 @@ class Engine implements PartitionEngine, LifecycleHost {
     return r;
   }
 
-  private readonly winRefs = new WeakMap<WindowInst, WindowRef>();
-
   private winRef(w: WindowInst): WindowRef {
-    let r = this.winRefs.get(w);
-    if (r === undefined) {
-      r = windowRef(kindName(w.kind), w.index);
-      this.winRefs.set(w, r);
-    }
-    return r;
+    // Kept on the window: built once, shared by all its partials (and by their eviction records).
+    return (w.ref ??= windowRef(kindName(w.kind), w.index));
   }
 
   /**

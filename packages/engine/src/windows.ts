@@ -11,6 +11,7 @@
  */
 import { EngineDecodeError } from './errors.js';
 import { M, MEASURE_COUNT } from './measures.js';
+import type { WindowRef } from './partials.js';
 import { SCOPES_PER_COMBO } from './scopes.js';
 import { Sketch } from './sketch.js';
 import { SketchLog } from './sketch-log.js';
@@ -25,6 +26,8 @@ export class WindowInst {
   cellByScope: Int32Array = NO_CELLS;
   closed = false;
   evicted = false;
+  /** The window as published (engine.ts), built on first use. */
+  ref: WindowRef | undefined = undefined;
   constructor(
     readonly kind: WK,
     readonly index: number,
