@@ -317,7 +317,8 @@ class Engine implements PartitionEngine, LifecycleHost {
   apply(ev: DossierEvent): boolean {
     const s = this.store;
     const idx = s.slot(ev.subject);
-    const fp = fingerprint(ev.source, ev.id);
+    // = fingerprint(ev.source, ev.id), without re-hashing a source the dossier's previous event had.
+    const fp = s.sources.fingerprint(idx, ev.source, ev.id);
     const head = s.d[idx * ROW + D_FP_HEAD] as number;
     if (s.fps.has(head, fp)) {
       this.duplicates++;

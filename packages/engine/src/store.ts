@@ -13,6 +13,7 @@
  * (-1 = none) in its Uint32 field: read it back with `| 0`.
  */
 import { CodeIndex, codeHash } from './code-index.js';
+import { SourceFingerprints } from './hash.js';
 
 // flags bits
 export const F_CHANNEL = 0b11; // 0 none, 1 direct, 2 online, 3 postal
@@ -184,6 +185,8 @@ export class DossierStore {
   d: Uint32Array;
   readonly rare = new Map<number, Rare>();
   readonly fps = new FingerprintPool();
+  /** Event fingerprints of (source, id) per slot, reusing the hash of a slot's repeated source. */
+  readonly sources = new SourceFingerprints();
 
   constructor(initialCapacity = 1024) {
     const n = Math.max(16, initialCapacity);
