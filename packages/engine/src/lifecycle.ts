@@ -28,6 +28,7 @@ import {
   F_PAPER,
   F_PERSONAL,
   F_POPDB,
+  F_RARE,
   F_RATED,
   F_RATING,
   F_RATING_SHIFT,
@@ -323,7 +324,8 @@ export class Lifecycle {
     }
     s.d[idx * ROW + D_FLAGS] = f;
     if (undigit !== undefined) s.getRare(idx).undigit = undigit;
-    else {
+    else if ((f & F_RARE) !== 0) {
+      // F_RARE says whether the side map has an entry: most dossiers have none, and skip the Map look-up.
       const r = s.rare.get(idx);
       if (r !== undefined) delete r.undigit;
     }
@@ -335,7 +337,7 @@ export class Lifecycle {
     const s = this.store;
     let f = s.d[idx * ROW + D_FLAGS] as number;
     let all = (f & F_HAS_COMP) !== 0;
-    if (all) {
+    if (all && (f & F_RARE) !== 0) {
       const r = s.rare.get(idx);
       const undigit = r?.undigit;
       if (undigit !== undefined) {
