@@ -14,7 +14,6 @@
 import type { Catalog } from '@iocbus/catalog';
 import type { DossierEvent } from '@iocbus/events';
 import { EngineConfigError } from './errors.js';
-import { fingerprint } from './hash.js';
 import { E_BASE, F_BASE, G_BASE, M, MEASURE_COUNT, RAT_BASE, R_BASE } from './measures.js';
 import { partialKey, windowRef, type IndicatorPartial, type WindowRef } from './partials.js';
 import { endedOf, ended, feeMask, gauge, gaugeOf, receivedMask } from './rules.js';
