@@ -392,10 +392,6 @@ export class Accumulator {
     return ((this.flags[c] as number) & REVISED) !== 0;
   }
 
-  setRevised(c: number): void {
-    this.flags[c] = (this.flags[c] as number) | REVISED;
-  }
-
   /** The cell's sketch as a new Sketch, or null when empty. */
   sketchOf(c: number): Sketch | null {
     this.sketchLog.flush(this.cellsUsed);
