@@ -35,12 +35,12 @@
  * Ends with one JSON line: {"bench":"engine","events_per_s":…,"heap_bytes_per_open_dossier":…,"snapshot_merge_ms":…}
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { Catalog } from '@iocbus/catalog';
 import { pathToFileURL } from 'node:url';
 import { createPartitionEngine, evaluate, mergePartials, type PartitionEngine, type PartitionEngineOptions } from '@iocbus/engine';
 import { toEpochMs, type DossierEvent } from '@iocbus/events';
+import { threadCpuMs } from './thread-cpu.js';
 import { DOSSIERS_PER_DAY, EVENTS_PER_DOSSIER, IN_FLIGHT, ProvinceStream, T0, provinceCatalog } from './province-stream.js';
 
 if (typeof globalThis.gc !== 'function') {
@@ -48,23 +48,6 @@ if (typeof globalThis.gc !== 'function') {
   process.exit(r.status ?? 1);
 }
 const gc = globalThis.gc as () => void;
-
-/**
- * CPU time of the main thread (ms): user + system ticks from /proc/thread-self/stat (Linux; 10 ms ticks).
- * Unlike wall time it ignores waiting for a core on a shared machine, and unlike process.cpuUsage() it
- * leaves out V8's helper threads (concurrent compilation and marking), so it is "one core" in the strict
- * sense; where /proc is missing, process CPU time stands in.
- */
-function threadCpuMs(): number {
-  try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  }
-}
 
 const TOTAL_EVENTS = Number(process.env.IOCBUS_BENCH_EVENTS ?? 1_000_000);
 const OPEN_DOSSIERS = Number(process.env.IOCBUS_BENCH_OPEN ?? 1_000_000);

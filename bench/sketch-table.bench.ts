@@ -16,41 +16,19 @@
  * what the structure retains after a gc. Then the same for reading every live cell out (toSketch against
  * isEmpty + clone, what a drain does). Prints the median of the paired ratios.
  */
-import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Sketch } from '../packages/engine/src/sketch.js';
 import { SketchTable } from '../packages/engine/src/sketch-table.js';
+import { mulberry32 } from './province-stream.js';
+import { threadCpuMs } from './thread-cpu.js';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
 const gc = globalThis.gc as () => void;
-
-/** Main-thread CPU ms (user + system ticks, 10 ms each) as in engine.bench.ts; process CPU time where /proc is missing. */
-function threadCpuMs(): number {
-  try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  }
-}
 
 let gcMs = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) gcMs += e.duration;
 }).observe({ entryTypes: ['gc'] });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAYS = Number(process.env.IOCBUS_SKETCH_BENCH_DAYS ?? 160);
 const PER_DAY = Number(process.env.IOCBUS_SKETCH_BENCH_PER_DAY ?? 2_500);
