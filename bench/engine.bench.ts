@@ -9,7 +9,9 @@
  *       A/B: passes of the baseline engine and of this one alternate (IOCBUS_BENCH_ROUNDS pairs, default 8,
  *       order flipped every round) on the same events; prints each pair and the median of the paired ratios.
  *       On this shared machine one pass's figure moves by ±15 % with the load, so only pairs taken within
- *       seconds of each other compare. The baseline: `git worktree add /tmp/engine-base <rev>` and
+ *       seconds of each other compare. Beware: V8 may optimize two engines in one process differently (two
+ *       copies of the *same* engine measured ×0.91 in one process and ×1.31 in another); confirm a ratio
+ *       with separate processes, e.g. IOCBUS_BENCH_QUICK=1 runs alternated between two worktrees. The baseline: `git worktree add /tmp/engine-base <rev>` and
  *       `ln -s "$PWD/node_modules" /tmp/engine-base/node_modules`; it must load as ESM (its package.json
  *       says "type": "module"): loaded as CommonJS, every cross-module import becomes a getter call and the
  *       same engine measured 25 % slower.
