@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { EngineDecodeError } from './errors.js';
 import { M, MEASURE_COUNT } from './measures.js';
 import { ComboTable } from './scopes.js';
+import { Sketch } from './sketch.js';
 import { WK } from './time.js';
 import { Accumulator } from './windows.js';
 import { canonical, engineAt, ev, ms } from './testkit.js';
@@ -95,4 +96,8 @@ test('restored cell measures must be counts (Int32), except the processing-secon
   assert.equal(acc.revised(c), true);
   const d = acc.restoreCell(w, 3, measures(M.received, -(2 ** 31)), false, null);
   assert.equal(acc.measure(d, M.received), -(2 ** 31));
+  // Sketch counts are Int32 too.
+  const big = new Sketch();
+  big.add(3600, 2 ** 31);
+  assert.throws(() => acc.restoreCell(w, 4, measures(M.received, 1), false, big), (err: unknown) => err instanceof EngineDecodeError && /sketch/.test(err.message));
 });

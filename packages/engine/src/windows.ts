@@ -508,7 +508,15 @@ export class Accumulator {
     for (let j = 0; j < MC; j++) this.m[c * MC + j] = j === M_PROC_SUM ? 0 : (measures[j] as number);
     this.procSum[c] = measures[M_PROC_SUM] as number;
     if (revised) this.flags[c] = REVISED;
-    if (sketch !== null) this.sketches.load(c, sketch);
+    if (sketch !== null) {
+      try {
+        this.sketches.load(c, sketch);
+      } catch (err) {
+        // The table keeps Int32 counts and refuses others with a RangeError: for a snapshot, bad input.
+        if (err instanceof RangeError) throw new EngineDecodeError(`snapshot sketch of a cell: ${err.message}`);
+        throw err;
+      }
+    }
     return c;
   }
 
